@@ -51,7 +51,8 @@ class RunSpec(BaseModel):
     prompt_hash: str | None = None
     limit: int | None = None
     shard: str | None = None  # "I/N"
-    n_expected: int = 0
+    n_expected: int = 0  # examples this run (this shard) covers; ids in example_ids.txt
+    n_expected_all: int = 0  # examples all shards together cover (= n_expected without --shard)
     backend_args: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     git_revision: dict[str, Any] = Field(default_factory=dict)

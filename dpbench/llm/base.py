@@ -65,4 +65,14 @@ class Backend(Protocol):
         another exception on a failure that should become a recorded error."""
         ...
 
+    async def check(self) -> None:
+        """Fail fast before a run: raise dpbench.errors.BackendError naming the URL/model when the
+        backend cannot serve (server down, 401, unknown model)."""
+        ...
+
     async def aclose(self) -> None: ...
+
+
+class RetriesExhausted(Exception):
+    """A transient failure (429/5xx/timeout/dropped connection) that outlived the retry budget.
+    The run records it as the example's error and moves on; BackendError instead aborts the run."""
