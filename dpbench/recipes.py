@@ -110,6 +110,8 @@ class DepRecipe(_Section):
     max_val_examples: int | None = Field(64, ge=1)
     eval_every_steps: int = Field(0, ge=0, description="0 = once per epoch")
     peer_temperature: float = Field(1.0, gt=0)
+    max_peers_per_item: int | None = Field(64, ge=1, description="most recent leak-free peers embedded per item")
+    gen_batch_size: int = Field(8, ge=1, description="examples per batched generate() call")
 
 
 class ScoreRecipe(_Section):
