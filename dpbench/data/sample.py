@@ -238,7 +238,7 @@ def make_users(rng: random.Random, n_users: int, target: int, items: dict[str, S
             uid = make_user_id(rng)
         ids.add(uid)
         if len(phrase_pool) < 60:
-            phrase_pool = make_phrase_pool(rng)  # > ~250 users: phrases repeat across pools
+            phrase_pool = make_phrase_pool(rng)  # > ~350 users: phrases repeat across pools
         span = int(min(8.0, max(0.5, rng.lognormvariate(math.log(2.5), 0.6))) * YEAR_MS)
         users.append(SampleUser(
             user_id=uid, style=make_style(rng, phrase_pool), rating_offset=rng.gauss(0.0, 0.6),

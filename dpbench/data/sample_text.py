@@ -41,7 +41,7 @@ FAV_NEGATIVE = (
     "bland", "tedious", "clunky", "meh", "sloppy", "lifeless", "shallow", "overblown", "dreary",
     "muddled", "cheesy", "grating", "plodding", "hollow", "lackluster", "tiresome",
 )
-# Signature phrases are LEAD + TAIL: 25 x 30 = 750 distinct sentences, each given to one user.
+# Signature phrases are LEAD + TAIL: 25 x 40 = 1,000 distinct sentences, each given to one user.
 PHRASE_LEADS = (
     "Honestly,", "In my humble opinion,", "Mark my words,", "Long story short,", "Between you and me,",
     "Take it from me,", "For what it's worth,", "All things considered,", "Truth be told,",
@@ -60,6 +60,10 @@ PHRASE_TAILS = (
     "I will revisit it someday", "the wait was part of the fun", "my grandmother would have approved",
     "I checked it off my list", "I am a tough crowd", "the cat slept through all of it",
     "I reached for the snacks early", "that is all she wrote", "so there you have it",
+    "the neighbors heard all about it", "I marked the date on my calendar", "I will lend it to my brother",
+    "my notebook is full of quotes now", "the rain made it even better", "I would not change a thing about my order",
+    "I trust my gut on these", "this was my treat for the month", "I had low expectations going in",
+    "my book club will hear about it",
 )
 PUNCT_HABITS = ("plain", "exclaim", "ellipsis", "lowercase", "smiley")
 PUNCT_WEIGHTS = (35, 20, 15, 15, 15)
