@@ -1,0 +1,56 @@
+"""Output clean-up, deliberate truncation, the prompt hash and the method registry."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from dpbench.errors import DpbenchError
+from dpbench.methods import METHODS, RUNNERS, get_method
+from dpbench.methods.cleanup import clean_output
+from dpbench.methods.prompts import Truncation, cut_text, prompts_hash
+
+
+@pytest.mark.parametrize("raw, clean", [
+    ("[Review]: Great kettle.", "Great kettle."),
+    ("  Review: \"Works well.\"  ", "Works well."),
+    ("**Review:** Solid.", "Solid."),
+    ("[Output Review]: ok", "ok"),
+    ("\u201cLovely.\u201d", "Lovely."),
+    ("He said \"wow\" twice.", "He said \"wow\" twice."),  # inner quotes stay
+    ("\"A\" and \"B\"", "\"A\" and \"B\""),  # not one wrapping pair
+    ("My review: fine", "My review: fine"),  # only a leading label is removed
+    ("", ""),
+])
+def test_clean_output(raw, clean):
+    assert clean_output(raw) == clean
+
+
+def test_cut_text_at_word_boundary():
+    text = "one two three four five six seven eight nine ten"
+    assert cut_text(text, None) == text and cut_text(text, 100) == text
+    assert cut_text(text, 20) == "one two three..."  # head "one two three fou" cut back to a space
+    assert len(cut_text("x" * 80, 50)) == 50 and cut_text("x" * 80, 50).endswith("...")
+    t = Truncation(max_review_chars=20, max_description_chars=None)
+    t.review(text), t.review("short"), t.description(text * 10)
+    assert (t.reviews_cut, t.descriptions_cut) == (1, 0)
+
+
+def test_prompts_hash_is_stable_hex():
+    h = prompts_hash()
+    assert h == prompts_hash() and len(h) == 16 and int(h, 16) >= 0
+
+
+def test_registry_targets_import_and_suggest():
+    assert METHODS.names() == ["dpl", "nonpersonal", "pag", "rag"]
+    assert RUNNERS.names() == ["dep", "dpl", "nonpersonal", "pag", "rag"]
+    for name in METHODS.names():
+        assert get_method(name).name == name
+        assert RUNNERS._table[name] == "dpbench.run:run_method"
+    assert RUNNERS._table["dep"] == "dpbench.methods.dep.run:run_dep"
+    with pytest.raises(DpbenchError, match="Did you mean 'rag'"):
+        get_method("ragg")
+    assert callable(RUNNERS.get("rag"))
+    if importlib.util.find_spec("dpbench.methods.dep.run") is not None:
+        assert callable(RUNNERS.get("dep"))
