@@ -1,0 +1,194 @@
+"""The recipe's filters in DuckDB SQL: items, reviews, per-user deduplication, the core loop and the
+profile loop (SPEC §2 steps 1-6). Each step records (rows, users, items) for the build report.
+
+Deduplication follows the published pipeline exactly: per user, walk reviews newest first and keep a
+review when neither its item nor its text belongs to a review already KEPT. That walk is sequential,
+so it runs in Python, but only for users who have a repeated item or text at all (usually few); every
+other user keeps all rows, decided in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from dpbench.data.stage import WS_CLASS
+from dpbench.recipes import DataRecipe
+
+Step = dict  # {"step": str, "rows": int, "users": int, "items": int}
+
+
+def normalize_sql(col: str) -> str:
+    """Python's re.sub(r'\\s+', ' ', text.strip()) in SQL (same whitespace set)."""
+    return f"trim(regexp_replace({col}, '{WS_CLASS}+', ' ', 'g'), ' ')"
+
+
+def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: bool = True) -> Step:
+    user_sql = "count(DISTINCT (category, user_id))" if users else "NULL"
+    rows, n_users, items = con.execute(
+        f"SELECT count(*), {user_sql}, count(DISTINCT (category, item_id)) FROM {table}"
+    ).fetchone()
+    return {"step": name, "rows": int(rows), "users": None if n_users is None else int(n_users), "items": int(items)}
+
+
+def select_items(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
+    """meta_ok: clean metadata rows; items_kept: those passing the recipe's item filters (step 1)."""
+    con.execute(
+        """CREATE TABLE meta_ok AS SELECT category, item_id, title, description, n_categories, rating_number
+           FROM stage_meta WHERE reason IS NULL"""
+    )
+    conds = [f"length(description) >= {int(d.desc_min_chars)}"]
+    if d.desc_max_chars is not None:
+        conds.append(f"length(description) <= {int(d.desc_max_chars)}")
+    if d.require_item_title:
+        conds.append("coalesce(title, '') <> ''")
+    if d.require_item_categories:
+        conds.append("n_categories > 0")
+    if d.require_rating_number:
+        conds.append("coalesce(rating_number, 0) <> 0")
+    con.execute(f"CREATE TABLE items_kept AS SELECT * FROM meta_ok WHERE {' AND '.join(conds)}")
+
+
+def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
+    """rv: clean reviews passing the review filters whose item is kept (step 2), with a stable id."""
+    text_len = "length(text)" if d.semantics == "paper" else f"length({normalize_sql('text')})"
+    conds = [f"{text_len} >= {int(d.min_text_chars)}", "rating <> 0", "ts <> 0"]
+    if d.require_review_title:
+        conds.append("title <> ''")
+    item_ok = "EXISTS (SELECT 1 FROM items_kept k WHERE k.category = s.category AND k.item_id = s.item_id)"
+    if not d.require_metadata:
+        item_ok = f"({item_ok} OR NOT EXISTS (SELECT 1 FROM meta_ok m WHERE m.category = s.category AND m.item_id = s.item_id))"
+    conds.append(item_ok)
+    con.execute(
+        f"""CREATE TABLE rv AS
+            SELECT substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) AS review_id,
+                   category, user_id, item_id, rating, title, text, ts
+            FROM stage_reviews s WHERE reason IS NULL AND {' AND '.join(conds)}"""
+    )
+
+
+def create_dropped_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str) -> int:
+    """_dropped(review_id): rows of `table` the published newest-first walk skips (item or `key` seen)."""
+    import pyarrow as pa
+
+    rows = con.execute(
+        f"""WITH dup AS (SELECT category, user_id FROM {table} GROUP BY ALL
+                         HAVING count(*) > count(DISTINCT item_id) OR count(*) > count(DISTINCT {key}))
+            SELECT t.category, t.user_id, t.review_id, t.item_id, t.{key} FROM {table} t JOIN dup USING (category, user_id)
+            ORDER BY t.category, t.user_id, t.ts DESC, t.review_id DESC"""
+    ).fetchall()
+    dropped: list[str] = []
+    current = None
+    seen_items: set = set()
+    seen_keys: set = set()
+    for cat, user, rid, item, k in rows:
+        if (cat, user) != current:
+            current, seen_items, seen_keys = (cat, user), set(), set()
+        if item in seen_items or k in seen_keys:
+            dropped.append(rid)
+            continue
+        seen_items.add(item)
+        seen_keys.add(k)
+    con.register("_dropped_arrow", pa.table({"review_id": pa.array(dropped, type=pa.string())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE _dropped AS SELECT review_id FROM _dropped_arrow")
+    con.unregister("_dropped_arrow")
+    return len(dropped)
+
+
+def run_core_loop(con: duckdb.DuckDBPyConnection, d: DataRecipe, table: str, count_unique: bool) -> int:
+    """Step 3: drop reviews of items with < item_min_users users and of users outside the review-count
+    range, until a pass removes nothing. With count_unique (paper), a user's count is the number of
+    reviews the dedup walk keeps; rows are not removed by it. Returns the number of passes."""
+    user_max = f"AND n <= {int(d.user_max_reviews)}" if d.user_max_reviews is not None else ""
+    passes = 0
+    while True:
+        passes += 1
+        before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if count_unique:
+            create_dropped_duplicates(con, table, "th")
+            ucount = f"SELECT category, user_id, count(*) AS n FROM {table} ANTI JOIN _dropped USING (review_id) GROUP BY ALL"
+        else:
+            ucount = f"SELECT category, user_id, count(*) AS n FROM {table} GROUP BY ALL"
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {table}_next AS
+                WITH u AS ({ucount}),
+                     i AS (SELECT category, item_id, count(DISTINCT user_id) AS m FROM {table} GROUP BY ALL)
+                SELECT t.* FROM {table} t
+                JOIN u USING (category, user_id) JOIN i USING (category, item_id)
+                WHERE m >= {int(d.item_min_users)} AND n >= {int(d.user_min_reviews)} {user_max}"""
+        )
+        con.execute(f"DROP TABLE {table}; ALTER TABLE {table}_next RENAME TO {table}")
+        after = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if after == before:
+            return passes
+
+
+def apply_dedup(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
+    create_dropped_duplicates(con, table, key)
+    con.execute(f"DELETE FROM {table} WHERE review_id IN (SELECT review_id FROM _dropped)")
+
+
+def run_filters(
+    con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]
+) -> dict[str, int]:
+    """Steps 1-4 into table `kept(review_id, category, user_id, item_id, ts, ntext)`; returns loop passes."""
+    select_items(con, d)
+    note(count_step(con, "items with metadata (clean)", "meta_ok", users=False))
+    note(count_step(con, "items passing item filters", "items_kept", users=False))
+    select_reviews(con, d)
+    note(count_step(con, "reviews passing review filters", "rv"))
+    if d.semantics == "paper":
+        # Core loop on raw text, counting deduplicated reviews; then normalize and deduplicate (steps 3-4).
+        con.execute("CREATE TABLE cur AS SELECT review_id, category, user_id, item_id, ts, md5(text) AS th FROM rv")
+        passes = run_core_loop(con, d, "cur", count_unique=True)
+        note(count_step(con, f"core loop ({passes} passes)", "cur"))
+        con.execute(
+            f"""CREATE TABLE kept AS SELECT c.review_id, c.category, c.user_id, c.item_id, c.ts, n.ntext, md5(n.ntext) AS th
+                FROM cur c JOIN (SELECT review_id, {normalize_sql('text')} AS ntext FROM rv) n USING (review_id)"""
+        )
+        apply_dedup(con, "kept", "th")
+        note(count_step(con, "normalize + deduplicate per user", "kept"))
+    else:
+        con.execute(
+            f"""CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, ntext, md5(ntext) AS th
+                FROM (SELECT *, {normalize_sql('text')} AS ntext FROM rv)"""
+        )
+        apply_dedup(con, "kept", "th")
+        note(count_step(con, "normalize + deduplicate per user", "kept"))
+        passes = run_core_loop(con, d, "kept", count_unique=False)
+        note(count_step(con, f"core loop ({passes} passes)", "kept"))
+    return {"core_loop_passes": passes}
+
+
+def assign_targets(con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]) -> int:
+    """Steps 5-6 into table `seq` (kept reviews with rdesc = 1 for the newest); returns profile passes."""
+    nt = int(d.n_targets)
+    con.execute(
+        """CREATE TABLE seq AS SELECT review_id, category, user_id, item_id, ts,
+             row_number() OVER (PARTITION BY category, user_id ORDER BY ts DESC, review_id DESC) AS rdesc,
+             count(*) OVER (PARTITION BY category, user_id) AS n FROM kept"""
+    )
+    # A user needs n_targets reviews plus at least one earlier review for the first target's history.
+    con.execute(f"DELETE FROM seq WHERE n <= {nt}")
+    note(count_step(con, f"users with > {nt} reviews (targets: last {nt})", "seq"))
+    passes = 0
+    if d.profile_item_min_users > 0 or d.profile_min_reviews > 0:
+        while True:
+            passes += 1
+            users_before = con.execute("SELECT count(DISTINCT (category, user_id)) FROM seq").fetchone()[0]
+            con.execute(
+                f"""DELETE FROM seq WHERE rdesc > {nt} AND (category, item_id) NOT IN (
+                      SELECT (category, item_id) FROM seq WHERE rdesc > {nt} GROUP BY ALL
+                      HAVING count(DISTINCT user_id) >= {int(d.profile_item_min_users)})"""
+            )
+            con.execute(
+                f"""DELETE FROM seq WHERE (category, user_id) IN (
+                      SELECT (category, user_id) FROM seq GROUP BY ALL
+                      HAVING count(*) FILTER (WHERE rdesc > {nt}) < {max(int(d.profile_min_reviews), 1)})"""
+            )
+            users_after = con.execute("SELECT count(DISTINCT (category, user_id)) FROM seq").fetchone()[0]
+            if users_after == users_before:
+                break
+        note(count_step(con, f"profile loop ({passes} passes)", "seq"))
+    return passes
