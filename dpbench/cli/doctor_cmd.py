@@ -13,7 +13,8 @@ from dpbench.cli import app
 @app.command("doctor")
 def doctor(
     fix: bool = typer.Option(False, "--fix", help="Lay out WordNet for NLTK from the Debian packages."),
-    nltk_data: Path = typer.Option(None, "--nltk-data", help="Where --fix writes (default: $NLTK_DATA or ~/nltk_data)."),
+    nltk_data: Path = typer.Option(None, "--nltk-data",
+                                   help="Where --fix writes (default: $NLTK_DATA or ~/nltk_data)."),
 ) -> None:
     """Check WordNet, libgomp1, chromium and the packaged models; --fix installs WordNet for NLTK."""
     from rich.console import Console
