@@ -156,9 +156,15 @@ def build_benchmark(
 
     t0 = time.perf_counter()
     out = Path(out)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     d = recipe.data
-    files = resolve_sources(sources, out, list(d.categories), schema)
+    try:
+        files = resolve_sources(sources, out, list(d.categories), schema)
+    except BaseException:
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
     final = out / "benchmark.duckdb"
     tmp = out / f".benchmark.duckdb.building-{os.getpid()}"
     report = BuildReport(recipe=recipe.name, recipe_hash=recipe.hash(), out=str(out))

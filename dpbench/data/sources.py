@@ -214,4 +214,4 @@ def _iter_parquet_batches(path: Path):
     rel = con.execute(
         "SELECT row_number() OVER () AS line, to_json(t)::VARCHAR AS text FROM read_parquet(?) t", [str(path)]
     )
-    yield rel.fetch_arrow_table()
+    yield rel.to_arrow_table()
