@@ -61,10 +61,14 @@ def open_benchmarks():
     return get, close
 
 
-def compute_columns(predictions: list[str], references: list[str], cfg: ScoreConfig) -> dict[str, MetricScores]:
+def compute_columns(predictions: list[str], references: list[str], cfg: ScoreConfig,
+                    contexts: list[dict] | None = None) -> dict[str, MetricScores]:
     columns: dict[str, MetricScores] = {}
     for family in cfg.metrics:
-        for col in get_compute(family)(predictions, references, cfg):
+        compute = get_compute(family)
+        cols = compute(predictions, references, cfg, contexts) if family == "judge" else \
+            compute(predictions, references, cfg)
+        for col in cols:
             columns[col.spec.name] = col
     return columns
 
@@ -105,7 +109,7 @@ def make_record(run: LoadedRun, columns: dict[str, MetricScores], cfg: ScoreConf
 
 
 def score_one(run: LoadedRun, cfg: ScoreConfig) -> RunResult:
-    columns = compute_columns(run.predictions, run.references, cfg)
+    columns = compute_columns(run.predictions, run.references, cfg, run.contexts)
     return RunResult(run, columns, make_record(run, columns, cfg))
 
 
@@ -185,7 +189,7 @@ def score_runs(paths: list[Path], cfg: ScoreConfig | None = None, console=None):
         loaded: list[LoadedRun] = []
         for g in groups:
             try:
-                loaded.append(load_run(g, connect, cfg.data))
+                loaded.append(load_run(g, connect, cfg.data, with_context="judge" in cfg.metrics))
             except DpbenchError as e:
                 problems.append(RunProblem(g.dirs[0], str(e)))
         for run in loaded:

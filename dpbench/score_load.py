@@ -52,6 +52,7 @@ class LoadedRun:
     status: list[str]  # ok | empty | error | missing
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # malformed, unknown_ids, duplicates
+    contexts: list[dict] | None = None  # item title/description, rating, review title (for the judge)
 
     @property
     def spec(self) -> RunSpec:
@@ -194,7 +195,17 @@ def read_predictions(group: RunGroup, wanted: set[str]) -> tuple[dict[str, Predi
     return records, warnings, dict(counts)
 
 
-def load_run(group: RunGroup, connect, data_override: Path | None = None) -> LoadedRun:
+def load_contexts(con, ids: list[str]) -> list[dict]:
+    rows = con.execute(
+        """SELECT e.example_id, coalesce(i.title, ''), coalesce(i.description, ''), e.rating, e.review_title
+           FROM examples e LEFT JOIN items i ON i.item_id = e.item_id
+           WHERE e.example_id IN (SELECT unnest(?::VARCHAR[]))""", [ids]).fetchall()
+    by_id = {r[0]: {"item_title": r[1], "item_description": r[2], "rating": r[3], "review_title": r[4] or ""}
+             for r in rows}
+    return [by_id.get(i, {}) for i in ids]
+
+
+def load_run(group: RunGroup, connect, data_override: Path | None = None, with_context: bool = False) -> LoadedRun:
     """Merge shards and align with references. `connect(path)` → (duckdb connection, fingerprint)."""
     from dpbench.errors import DataError
 
@@ -225,4 +236,4 @@ def load_run(group: RunGroup, connect, data_override: Path | None = None) -> Loa
         status.append(MISSING if rec is None else ERROR if rec.error else EMPTY if not text.strip() else OK)
     name = data_path.parent.name if data_path.suffix == ".duckdb" else data_path.name
     return LoadedRun(group, name, data_path, ids, preds, [refs[i] or "" for i in ids], status,
-                     warnings + pred_warnings, counts)
+                     warnings + pred_warnings, counts, load_contexts(con, ids) if with_context else None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ class JudgeConfig:
     device: str | None = None
     max_tokens: int = 16
     use_cache: bool = True
+    backend_object: Any = field(default=None, repr=False, compare=False)  # a ready Backend (tests, library use)
 
 
 @dataclass(frozen=True)

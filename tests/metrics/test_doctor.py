@@ -1,0 +1,48 @@
+"""`dpbench doctor`: lexnames built from the Debian man page, WordNet laid out where NLTK reads it."""
+
+import pytest
+
+from dpbench import doctor
+
+needs_debian_wordnet = pytest.mark.skipif(
+    not (doctor.DEBIAN_WORDNET / "index.noun").exists() or not doctor.LEXNAMES_MAN.exists(),
+    reason="Debian wordnet-base/wordnet-sense-index not installed (CI installs them)",
+)
+
+
+@needs_debian_wordnet
+def test_build_lexnames_has_45_files_with_pos_numbers():
+    lines = doctor.build_lexnames().splitlines()
+    assert len(lines) == 45
+    assert lines[0] == "00\tadj.all\t3"
+    assert "03\tnoun.Tops\t1" in lines and "18\tnoun.person\t1" in lines  # man page pads this one
+    assert lines[-1] == "44\tadj.ppl\t3"
+    assert "29\tverb.body\t2" in lines and "02\tadv.all\t4" in lines
+
+
+@needs_debian_wordnet
+def test_fix_wordnet_copies_files_that_nltk_reads(tmp_path, monkeypatch):
+    import nltk
+    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path), *nltk.data.path])  # NLTK reads only under its path
+
+    dest = doctor.fix_wordnet(tmp_path)
+    assert dest == tmp_path / "corpora" / "wordnet"
+    assert (dest / "lexnames").exists() and not (dest / "index.noun").is_symlink()
+    reader = WordNetCorpusReader(str(dest), None)
+    assert reader.synsets("dog")[0].lexname() == "noun.animal"
+    assert "automobile" in {lemma.name() for s in reader.synsets("car") for lemma in s.lemmas()}
+
+
+def test_fix_wordnet_without_debian_files_explains(tmp_path):
+    from dpbench.errors import DpbenchError
+
+    with pytest.raises(DpbenchError, match="apt-get install wordnet-base wordnet-sense-index"):
+        doctor.fix_wordnet(tmp_path / "out", source=tmp_path / "nothing")
+
+
+def test_run_checks_report_every_item():
+    names = [c.name for c in doctor.run_checks()]
+    assert names[:3] == ["WordNet (METEOR)", "libgomp1 (xllamacpp server)", "chromium (HTML leaderboard test)"]
+    assert any("smollm2-135m" in n for n in names) and any("minilm-l6" in n for n in names)
