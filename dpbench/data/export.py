@@ -52,7 +52,7 @@ def split_arrow(con: duckdb.DuckDBPyConnection, split: str, category: str | None
     """One row per example of a split, with item fields and its history (most recent first)."""
     where = "e.split = ?" + (" AND e.category = ?" if category else "")
     params = [split] + ([category] if category else [])
-    return con.execute(
+    return con.sql(
         f"""SELECT e.example_id, e.split, e.user_id, e.item_id, e.category, e.target_review_id, e.target_ts,
                    e.rating, e.review_title, e.reference,
                    coalesce(any_value(i.title), '') AS item_title, coalesce(any_value(i.description), '') AS item_description,
@@ -62,7 +62,7 @@ def split_arrow(con: duckdb.DuckDBPyConnection, split: str, category: str | None
             FROM examples e LEFT JOIN items i ON i.item_id = e.item_id
             LEFT JOIN history h ON h.example_id = e.example_id LEFT JOIN reviews r ON r.review_id = h.review_id
             WHERE {where} GROUP BY ALL ORDER BY e.example_id""",
-        params,
+        params=params,
     ).to_arrow_table()
 
 
@@ -77,7 +77,7 @@ def export_hf(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
 
 
 def dpl_split_arrow(con: duckdb.DuckDBPyConnection, split: str, category: str):
-    return con.execute(
+    return con.sql(
         """SELECT e.user_id,
                   coalesce(list({'rating': r.rating, 'title': r.title, 'text': r.text, 'asin': r.item_id,
                                  'timestamp': r.ts} ORDER BY h.position DESC) FILTER (WHERE h.review_id IS NOT NULL),
@@ -89,7 +89,7 @@ def dpl_split_arrow(con: duckdb.DuckDBPyConnection, split: str, category: str):
            WHERE e.split = ? AND e.category = ?
            GROUP BY e.example_id, e.user_id, e.rating, e.review_title, e.reference, e.item_id, e.target_ts
            ORDER BY e.user_id, e.target_ts, e.example_id""",
-        [split, category],
+        params=[split, category],
     ).to_arrow_table()
 
 
@@ -101,8 +101,8 @@ def export_dpl(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     for cat in categories:
         main = DatasetDict({s: Dataset(dpl_split_arrow(con, s, cat)) for s in SPLITS})
         main.save_to_disk(str(folder / "DPL-main" / cat))
-        meta = con.execute(
-            "SELECT item_id AS asin, title, description FROM items WHERE category = ? ORDER BY item_id", [cat]
+        meta = con.sql(
+            "SELECT item_id AS asin, title, description FROM items WHERE category = ? ORDER BY item_id", params=[cat]
         ).to_arrow_table()
         DatasetDict({"full": Dataset(meta)}).save_to_disk(str(folder / "DPL-meta" / cat))
     return folder

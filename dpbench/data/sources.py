@@ -211,7 +211,7 @@ def _iter_parquet_batches(path: Path):
     import duckdb
 
     con = duckdb.connect()
-    rel = con.execute(
-        "SELECT row_number() OVER () AS line, to_json(t)::VARCHAR AS text FROM read_parquet(?) t", [str(path)]
+    rel = con.sql(
+        "SELECT row_number() OVER () AS line, to_json(t)::VARCHAR AS text FROM read_parquet(?) t", params=[str(path)]
     )
     yield rel.to_arrow_table()
