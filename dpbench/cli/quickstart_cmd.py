@@ -1,3 +1,29 @@
-"""CLI command(s): placeholder until implemented."""
+"""`dpbench quickstart`: build the sample, run every method, score, print the leaderboard."""
 
-from dpbench.cli import app  # noqa: F401
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dpbench.cli import app
+
+
+@app.command("quickstart")
+def quickstart(
+    limit: int = typer.Option(20, "--limit", help="Test examples per method (the slice of the sample test split)."),
+    methods: str = typer.Option("nonpersonal,rag,pag,dpl,dep", "--methods", help="Comma list of methods to run."),
+    data: Path = typer.Option(Path("data/sample"), "--data", help="Where the sample benchmark is built."),
+    out: Path = typer.Option(Path("outputs/quickstart"), "--out", help="Where runs and the leaderboard go."),
+    recipe: str = typer.Option("quickstart", "--recipe", help="Recipe for runs and scoring."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Rebuild the sample benchmark even if it exists."),
+) -> None:
+    """Everything offline on the embedded default: sample benchmark → nonpersonal, rag, pag, dpl (via a
+    local OpenAI-compatible llama.cpp server), dep → scores → leaderboard. About N minutes on 2 cores."""
+    from rich.console import Console
+
+    from dpbench.quickstart import QuickstartConfig, run_quickstart
+
+    cfg = QuickstartConfig(data=data, out=out, limit=limit, recipe=recipe, rebuild=rebuild,
+                           methods=tuple(m.strip() for m in methods.split(",") if m.strip()))
+    run_quickstart(cfg, Console())
