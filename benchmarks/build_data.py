@@ -1,0 +1,154 @@
+"""Speed and memory of `dpbench build-data` on large synthetic raw sets (issue 2 §5). Not a test.
+
+    .venv/bin/python benchmarks/build_data.py --sizes 1000000 5000000 [--recipe sample] [--python-at 1000000]
+
+For each size it writes a 2023-format raw set (Books.jsonl + meta_Books.jsonl under benchmarks/_work/,
+git-ignored), then, each in a fresh process so peak RSS is its own:
+  - a bare DuckDB scan of the same reviews file (read_json with the five used columns): the floor;
+  - the dpbench build (reviews/s, wall time, peak RSS, database size, ratio to the scan);
+  - at --python-at, a straightforward per-row pure-Python build of the same recipe
+    (tests/data/reference_impl.py) and a check that both give identical examples, reviews and history.
+Synthetic data: long-tailed user activity and item popularity, timestamps over 2015-2023,
+~1% exact duplicate lines, 1% texts repeated across a user's items, descriptions of 50-2500 chars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "_work"
+WORDS = ("great story characters plot slow pacing twist ending author writing style vivid boring loved hated "
+         "recommend again series sequel pages chapter dialogue world building emotional funny dark").split()
+
+
+def generate(n: int, folder: Path, seed: int = 0) -> list[Path]:
+    """Write Books.jsonl (n review lines) and meta_Books.jsonl; reuse them when already there."""
+    import numpy as np
+
+    reviews, metas = folder / "Books.jsonl", folder / "meta_Books.jsonl"
+    if reviews.exists() and metas.exists():
+        return [reviews, metas]
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    n_users, n_items = max(n // 8, 10), max(n // 20, 10)
+    # Long tails: index = floor(N * u^2), so the most active user / popular item has ~N^-1/2 of all reviews.
+    users = (n_users * rng.random(n) ** 2).astype(np.int64)
+    items = (n_items * rng.random(n) ** 2).astype(np.int64)
+    ts = rng.integers(1_420_070_400_000, 1_700_000_000_000, n)
+    ratings = rng.integers(1, 6, n)
+    texts = [" ".join(rng.choice(WORDS, 40 + i % 30)) for i in range(4096)]
+    t_idx = rng.integers(0, len(texts), n)
+    repeat_text = rng.random(n) < 0.01
+    dup = rng.random(n) < 0.01
+    with open(reviews, "w", encoding="utf-8") as f:
+        for k in range(n):
+            u, it = f"U{users[k]:08d}", f"B{items[k]:09d}"
+            text = texts[t_idx[k]] + ("" if repeat_text[k] else f" review {u} {it}")
+            line = (f'{{"rating": {ratings[k]}.0, "title": "Title {t_idx[k] % 97}", "text": {json.dumps(text)}, '
+                    f'"images": [], "asin": "{it}", "parent_asin": "{it}", "user_id": "{u}", '
+                    f'"timestamp": {ts[k]}, "helpful_vote": 0, "verified_purchase": true}}\n')
+            f.write(line)
+            if dup[k]:
+                f.write(line)
+    desc_len = rng.integers(50, 2500, n_items)
+    with open(metas, "w", encoding="utf-8") as f:
+        for i in range(n_items):
+            it = f"B{i:09d}"
+            desc = ("A book about " + " ".join(WORDS) + ". ") * (desc_len[i] // 150 + 1)
+            f.write(json.dumps({"main_category": "Books", "title": f"Book {i}", "average_rating": 4.1,
+                                "rating_number": int(1 + i % 50), "features": [], "description": [desc[: desc_len[i]]],
+                                "price": None, "images": [], "videos": [], "store": "S", "categories": ["Books"],
+                                "details": {}, "parent_asin": it, "bought_together": None}) + "\n")
+    return [reviews, metas]
+
+
+def child(code: str) -> dict:
+    """Run code in a fresh interpreter; it prints one JSON line; add its peak RSS."""
+    wrapper = (f"import json, resource, sys, time\nsys.path.insert(0, {str(ROOT)!r})\nt0 = time.perf_counter()\n"
+               f"{code}\nres['wall_s'] = round(time.perf_counter() - t0, 2)\n"
+               "res['peak_rss_mb'] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+               "print(json.dumps(res))")
+    proc = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def bare_scan(path: Path) -> dict:
+    return child(f"""import duckdb
+con = duckdb.connect()
+n, u, t = con.execute('''SELECT count(*), count(DISTINCT user_id), sum(length(text)) FROM read_json('{path}',
+    format='newline_delimited', columns={{'user_id': 'VARCHAR', 'parent_asin': 'VARCHAR', 'rating': 'DOUBLE',
+    'text': 'VARCHAR', 'timestamp': 'BIGINT'}})''').fetchone()
+res = {{'rows': n}}""")
+
+
+def dpbench_build(paths: list[Path], out: Path, recipe: str) -> dict:
+    return child(f"""import shutil
+from pathlib import Path
+from dpbench.data.build import build_benchmark
+from dpbench.recipes import load_recipe
+shutil.rmtree({str(out)!r}, ignore_errors=True)
+r = build_benchmark({[str(p) for p in paths]!r}, load_recipe({recipe!r}, {{'data.categories': ['Books']}}), Path({str(out)!r}))
+res = {{'counts': r.counts, 'loops': r.loops, 'db_mb': round(r.database_bytes / 1e6, 1), 'fingerprint': r.fingerprint}}""")
+
+
+def python_build(paths: list[Path], out: Path, recipe: str) -> dict:
+    """The per-row pure-Python build, then a comparison with the dpbench database (not timed)."""
+    return child(f"""import duckdb
+from pathlib import Path
+from dpbench.recipes import load_recipe
+from tests.data.reference_impl import build_reference
+ref = build_reference([Path(p) for p in {[str(p) for p in paths]!r}], load_recipe({recipe!r}).data)
+wall = time.perf_counter() - t0
+con = duckdb.connect({str(out / 'benchmark.duckdb')!r}, read_only=True)
+ex = {{r[0]: (r[1], r[2], r[3]) for r in con.execute('SELECT example_id, split, user_id, target_review_id FROM examples').fetchall()}}
+rv = {{r[0]: (r[1], r[2], r[3], r[4]) for r in con.execute('SELECT review_id, user_id, item_id, ts, text FROM reviews').fetchall()}}
+hist = {{}}
+for eid, rid in con.execute('SELECT example_id, review_id FROM history ORDER BY example_id, position').fetchall():
+    hist.setdefault(eid, []).append(rid)
+same = ex == ref['examples'] and rv == ref['reviews'] and hist == {{k: v for k, v in ref['history'].items() if v}}
+res = {{'python_wall_s': round(wall, 2), 'identical': same, 'examples': len(ref['examples'])}}""")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--recipe", default="sample")
+    ap.add_argument("--python-at", type=int, default=1_000_000, help="size at which to time the pure-Python build")
+    args = ap.parse_args()
+    for n in args.sizes:
+        t = time.perf_counter()
+        paths = generate(n, WORK / f"raw_{n}")
+        gen_s = time.perf_counter() - t
+        lines = sum(1 for _ in open(paths[0], "rb"))
+        mb = paths[0].stat().st_size / 1e6
+        scan = bare_scan(paths[0])
+        out = WORK / f"bench_{n}_{args.recipe}"
+        build = dpbench_build(paths, out, args.recipe)
+        c = build["counts"]
+        print(f"\n== {n:,} synthetic reviews ({lines:,} lines incl. duplicates, {mb:,.0f} MB; generated in {gen_s:.0f} s)")
+        print(f"bare DuckDB scan : {scan['wall_s']:7.2f} s  {lines / scan['wall_s']:>12,.0f} reviews/s  "
+              f"peak RSS {scan['peak_rss_mb']:,} MB")
+        print(f"dpbench build    : {build['wall_s']:7.2f} s  {lines / build['wall_s']:>12,.0f} reviews/s  "
+              f"peak RSS {build['peak_rss_mb']:,} MB  db {build['db_mb']:,} MB  "
+              f"ratio to scan {build['wall_s'] / scan['wall_s']:.1f}x")
+        print(f"  recipe {args.recipe}: {c['users']:,} users, {c['items']:,} items, {c['reviews']:,} reviews, "
+              f"{c['examples']:,} examples, {c['history']:,} history rows; loops {build['loops']}")
+        if n == args.python_at:
+            py = python_build(paths, out, args.recipe)
+            print(f"pure Python      : {py['python_wall_s']:7.2f} s  {lines / py['python_wall_s']:>12,.0f} reviews/s  "
+                  f"peak RSS {py['peak_rss_mb']:,} MB  dpbench is {py['python_wall_s'] / build['wall_s']:.1f}x faster; "
+                  f"identical outputs: {py['identical']}")
+
+
+if __name__ == "__main__":
+    main()
