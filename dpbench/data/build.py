@@ -69,15 +69,31 @@ def resolve_sources(
     return files
 
 
-def connect_build(path: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(path))
-    tmp = path.parent / (path.name + ".spill")
+def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
+    """The working database lives in memory (no WAL or checkpoints for the many intermediate tables)
+    and spills to `spill` beyond the recipe's memory limit; only the final tables go to disk."""
+    con = duckdb.connect()
     con.execute(f"SET memory_limit = '{recipe.data.duckdb_memory_limit}'")
-    con.execute(f"SET temp_directory = '{tmp}'")
+    con.execute(f"SET temp_directory = '{spill}'")
     con.execute("SET preserve_insertion_order = false")
     if recipe.data.duckdb_threads:
         con.execute(f"SET threads = {int(recipe.data.duckdb_threads)}")
     return con
+
+
+def save_tables(con: duckdb.DuckDBPyConnection, path: Path, max_peers_per_item: int | None) -> None:
+    """Copy the public tables into the database file, then add the peers view there."""
+    con.execute(f"ATTACH '{path}' AS bench")
+    for t in (*PUBLIC_TABLES, "build_info"):
+        order = " ORDER BY example_id" if t == "examples" else ""
+        con.execute(f"CREATE TABLE bench.{t} AS SELECT * FROM {t}{order}")
+    con.execute("DETACH bench")
+    out = duckdb.connect(str(path))
+    try:
+        peers.create_peer_view(out, max_peers_per_item)
+        out.execute("CHECKPOINT")
+    finally:
+        out.close()
 
 
 def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None:
@@ -85,8 +101,7 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
     con.execute(
         """CREATE TABLE reviews AS
            SELECT s.review_id, s.user_id, s.item_id, r.rating, r.title, k.ntext AS text, s.ts, s.category
-           FROM seq s JOIN rv r USING (review_id) JOIN kept k USING (review_id)
-           ORDER BY s.category, s.user_id, s.ts, s.review_id"""
+           FROM seq s JOIN rv r USING (review_id) JOIN kept k USING (review_id)"""
     )
     con.execute(
         """CREATE TABLE items AS
@@ -110,8 +125,7 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
            SELECT e.example_id,
                   row_number() OVER (PARTITION BY e.example_id ORDER BY r.ts DESC, r.review_id DESC) - 1 AS position,
                   r.review_id, r.item_id, r.ts
-           FROM examples e JOIN reviews r ON r.category = e.category AND r.user_id = e.user_id AND r.ts < e.target_ts
-           ORDER BY e.example_id, position"""
+           FROM examples e JOIN reviews r ON r.category = e.category AND r.user_id = e.user_id AND r.ts < e.target_ts"""
     )
 
 
@@ -167,6 +181,7 @@ def build_benchmark(
         raise
     final = out / "benchmark.duckdb"
     tmp = out / f".benchmark.duckdb.building-{os.getpid()}"
+    spill = out / f".duckdb-spill-{os.getpid()}"
     report = BuildReport(recipe=recipe.name, recipe_hash=recipe.hash(), out=str(out))
 
     def say(msg: str) -> None:
@@ -174,7 +189,7 @@ def build_benchmark(
             console.print(f"[dim]{msg}[/]")
 
     try:
-        con = connect_build(tmp, recipe)
+        con = connect_build(spill, recipe)
         try:
             staged = stage_files(con, files, strict=strict, progress=say)
             mark_cross_file_rejects(con, d.require_metadata)
@@ -202,7 +217,6 @@ def build_benchmark(
                 )
             say("writing tables")
             create_public_tables(con, d.n_targets)
-            peers.create_peer_view(con, d.max_peers_per_item)
             peers.add_peer_counts(con)
             for t in _WORK_TABLES:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
@@ -217,7 +231,7 @@ def build_benchmark(
                 "rejects": report.rejects, "dpbench_version": __version__, "duckdb_version": duckdb.__version__,
                 "lines_read": staged.lines,
             })
-            con.execute("CHECKPOINT")
+            save_tables(con, tmp, d.max_peers_per_item)
         finally:
             con.close()
         os.replace(tmp, final)
@@ -226,7 +240,7 @@ def build_benchmark(
         raise
     finally:
         Path(str(tmp) + ".wal").unlink(missing_ok=True)
-        shutil.rmtree(tmp.parent / (tmp.name + ".spill"), ignore_errors=True)
+        shutil.rmtree(spill, ignore_errors=True)
     report.database = str(final)
     report.database_bytes = final.stat().st_size
     if exports:

@@ -19,9 +19,16 @@ from dpbench.recipes import DataRecipe
 Step = dict  # {"step": str, "rows": int, "users": int, "items": int}
 
 
+# Whitespace other than the plain space; a run needs rewriting when it holds one of these or 2+ spaces.
+_NS_CLASS = r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+
+
 def normalize_sql(col: str) -> str:
-    """Python's re.sub(r'\\s+', ' ', text.strip()) in SQL (same whitespace set)."""
-    return f"trim(regexp_replace({col}, '{WS_CLASS}+', ' ', 'g'), ' ')"
+    """Python's re.sub(r'\\s+', ' ', text.strip()) in SQL (same whitespace set). Rewriting every
+    single space is slow, so only runs that change are replaced, and only in texts that have one."""
+    bad_run = f"{WS_CLASS}*{_NS_CLASS}{WS_CLASS}*|  +"
+    return (f"trim(CASE WHEN regexp_matches({col}, '{_NS_CLASS}|  ') "
+            f"THEN regexp_replace({col}, '{bad_run}', ' ', 'g') ELSE {col} END, ' ')")
 
 
 def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: bool = True) -> Step:
@@ -51,20 +58,24 @@ def select_items(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
 
 
 def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
-    """rv: clean reviews passing the review filters whose item is kept (step 2), with a stable id."""
-    text_len = "length(text)" if d.semantics == "paper" else f"length({normalize_sql('text')})"
-    conds = [f"{text_len} >= {int(d.min_text_chars)}", "rating <> 0", "ts <> 0"]
-    if d.require_review_title:
-        conds.append("title <> ''")
-    item_ok = "EXISTS (SELECT 1 FROM items_kept k WHERE k.category = s.category AND k.item_id = s.item_id)"
-    if not d.require_metadata:
-        item_ok = f"({item_ok} OR NOT EXISTS (SELECT 1 FROM meta_ok m WHERE m.category = s.category AND m.item_id = s.item_id))"
-    conds.append(item_ok)
+    """rv: clean reviews passing the review filters whose item is kept (step 2), with a stable id and
+    the whitespace-normalized text (simple semantics; paper normalizes after the core loop)."""
+    ntext = normalize_sql("s.text") if d.semantics == "simple" else "NULL"
+    text_len = "length(text)" if d.semantics == "paper" else "length(ntext)"
+    item_ok = "item_kept" if d.require_metadata else "(item_kept OR NOT has_meta)"
+    title_ok = "AND title <> ''" if d.require_review_title else ""
     con.execute(
         f"""CREATE TABLE rv AS
-            SELECT substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) AS review_id,
-                   category, user_id, item_id, rating, title, text, ts
-            FROM stage_reviews s WHERE reason IS NULL AND {' AND '.join(conds)}"""
+            SELECT * EXCLUDE (item_kept, has_meta) FROM (
+              SELECT substr(md5(concat_ws(chr(31), s.category, s.user_id, s.item_id, s.ts::VARCHAR, s.text)), 1, 20)
+                       AS review_id,
+                     s.category, s.user_id, s.item_id, s.rating, s.title, s.text, s.ts, {ntext} AS ntext,
+                     k.item_id IS NOT NULL AS item_kept, m.item_id IS NOT NULL AS has_meta
+              FROM stage_reviews s
+              LEFT JOIN items_kept k ON k.category = s.category AND k.item_id = s.item_id
+              LEFT JOIN meta_ok m ON m.category = s.category AND m.item_id = s.item_id
+              WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0)
+            WHERE {item_ok} AND {text_len} >= {int(d.min_text_chars)} {title_ok}"""
     )
 
 
@@ -145,15 +156,13 @@ def run_filters(
         note(count_step(con, f"core loop ({passes} passes)", "cur"))
         con.execute(
             f"""CREATE TABLE kept AS SELECT c.review_id, c.category, c.user_id, c.item_id, c.ts, n.ntext, md5(n.ntext) AS th
-                FROM cur c JOIN (SELECT review_id, {normalize_sql('text')} AS ntext FROM rv) n USING (review_id)"""
+                FROM cur c JOIN (SELECT r.review_id, {normalize_sql('r.text')} AS ntext FROM rv r SEMI JOIN cur USING (review_id)) n
+                USING (review_id)"""
         )
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept"))
     else:
-        con.execute(
-            f"""CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, ntext, md5(ntext) AS th
-                FROM (SELECT *, {normalize_sql('text')} AS ntext FROM rv)"""
-        )
+        con.execute("CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, ntext, md5(ntext) AS th FROM rv")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept"))
         passes = run_core_loop(con, d, "kept", count_unique=False)

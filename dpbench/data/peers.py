@@ -52,8 +52,7 @@ def add_peer_counts(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         """CREATE OR REPLACE TABLE history AS
-           SELECT h.*, n.n_peers::INTEGER AS n_peers FROM history h JOIN _hist_n n USING (example_id, position)
-           ORDER BY h.example_id, h.position"""
+           SELECT h.*, n.n_peers::INTEGER AS n_peers FROM history h JOIN _hist_n n USING (example_id, position)"""
     )
     con.execute("DROP TABLE _hist_n")
     con.execute("DROP TABLE _item_cum")

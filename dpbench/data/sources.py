@@ -135,9 +135,12 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def iter_line_batches(path: Path, block: int = _BLOCK) -> Iterator["object"]:
-    """Yield Arrow tables (line INT64 1-based, text VARCHAR or NULL for invalid UTF-8), empty lines dropped."""
+def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator["object"]:
+    """Yield Arrow tables (line INT64 1-based, text VARCHAR or NULL for invalid UTF-8), empty lines dropped.
+    `hasher` (hashlib object) is fed the file's decompressed bytes on the way, saving a second read."""
     if path.name.endswith(".parquet"):
+        if hasher is not None:
+            hasher.update(file_sha256(path).encode())
         yield from _iter_parquet_batches(path)
         return
     first_line = 1
@@ -148,6 +151,8 @@ def iter_line_batches(path: Path, block: int = _BLOCK) -> Iterator["object"]:
                 data = f.read(block)
                 if not data:
                     break
+                if hasher is not None:
+                    hasher.update(data)
                 buf = rest + data
                 cut = buf.rfind(b"\n")
                 if cut < 0:

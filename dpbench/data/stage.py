@@ -8,13 +8,14 @@ items without metadata are marked afterwards, across files.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from dpbench.data.sources import RawFile, file_sha256, iter_line_batches
+from dpbench.data.sources import RawFile, iter_line_batches
 from dpbench.errors import DataError
 
 # Python's str.isspace() set, so whitespace handling matches the published (Python) pipeline.
@@ -147,10 +148,11 @@ def stage_files(
         if progress:
             progress(f"reading {rf.path.name}")
         n_lines = 0
+        hasher = hashlib.sha256()
         table = "stage_reviews" if rf.kind == "reviews" else "stage_meta"
         if rf.schema != "empty":
             sql = review_select_sql(file_id, rf) if rf.kind == "reviews" else meta_select_sql(file_id, rf)
-            for chunk in iter_line_batches(rf.path):
+            for chunk in iter_line_batches(rf.path, hasher=hasher):
                 n_lines = max(n_lines, int(chunk["line"][-1].as_py())) if len(chunk) else n_lines
                 con.register("chunk", chunk)
                 con.execute(f"INSERT INTO {table} {sql}")
@@ -160,7 +162,7 @@ def stage_files(
         size = rf.path.stat().st_size
         con.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [file_id, str(rf.path), rf.path.name, rf.kind, rf.category, rf.schema, file_sha256(rf.path), size, n_lines],
+            [file_id, str(rf.path), rf.path.name, rf.kind, rf.category, rf.schema, hasher.hexdigest(), size, n_lines],
         )
         stats.lines += n_lines
     return stats

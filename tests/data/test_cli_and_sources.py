@@ -133,3 +133,19 @@ def test_line_splitting_keeps_numbers_and_flags_invalid_utf8():
     rows = table.to_pylist()
     assert [r["line"] for r in rows] == [10, 12, 13, 14]
     assert rows[2]["text"] is None and json.loads(rows[1]["text"]) == {"b": 2}
+
+
+def test_sql_whitespace_normalization_matches_python():
+    import re
+
+    import duckdb
+
+    from dpbench.data.filters import normalize_sql
+
+    cases = ["plain text", "  lead and trail  ", "a\tb\nc\r\nd", "double  space", "nbsp\u00a0here",
+             "ideographic\u3000space", "mixed \u2003\u2009 run", "\x1cfile sep", "\u0085next line", "",
+             "   ", "tab\t", "unicode é ü  ok", "a \n\n b"]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest(?::VARCHAR[]) AS s, generate_subscripts(?::VARCHAR[], 1) AS i", [cases, cases])
+    got = [r[0] for r in con.execute(f"SELECT {normalize_sql('s')} FROM t ORDER BY i").fetchall()]
+    assert got == [re.sub(r"\s+", " ", c.strip()) for c in cases]
