@@ -4,7 +4,8 @@ profile loop (SPEC §2 steps 1-6). Each step records (rows, users, items) for th
 Deduplication follows the published pipeline exactly: per user, walk reviews newest first and keep a
 review when neither its item nor its text belongs to a review already KEPT. That walk is sequential,
 so it runs in Python, but only for users who have a repeated item or text at all (usually few); every
-other user keeps all rows, decided in SQL.
+other user keeps all rows, decided in SQL. Texts are compared by hash() (64 bits, within one user,
+never stored), which keeps the working tables small.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ def normalize_sql(col: str) -> str:
     """Python's re.sub(r'\\s+', ' ', text.strip()) in SQL (same whitespace set). Rewriting every
     single space is slow, so only runs that change are replaced, and only in texts that have one."""
     bad_run = f"{WS_CLASS}*{_NS_CLASS}{WS_CLASS}*|  +"
-    return (f"trim(CASE WHEN regexp_matches({col}, '{_NS_CLASS}|  ') "
-            f"THEN regexp_replace({col}, '{bad_run}', ' ', 'g') ELSE {col} END, ' ')")
+    return (f"CASE WHEN starts_with({col}, ' ') OR ends_with({col}, ' ') OR regexp_matches({col}, '{_NS_CLASS}|  ') "
+            f"THEN trim(regexp_replace({col}, '{bad_run}', ' ', 'g'), ' ') ELSE {col} END")
 
 
 def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: bool = True) -> Step:
@@ -151,18 +152,18 @@ def run_filters(
     note(count_step(con, "reviews passing review filters", "rv"))
     if d.semantics == "paper":
         # Core loop on raw text, counting deduplicated reviews; then normalize and deduplicate (steps 3-4).
-        con.execute("CREATE TABLE cur AS SELECT review_id, category, user_id, item_id, ts, md5(text) AS th FROM rv")
+        con.execute("CREATE TABLE cur AS SELECT review_id, category, user_id, item_id, ts, hash(text) AS th FROM rv")
         passes = run_core_loop(con, d, "cur", count_unique=True)
         note(count_step(con, f"core loop ({passes} passes)", "cur"))
         con.execute(
-            f"""CREATE TABLE kept AS SELECT c.review_id, c.category, c.user_id, c.item_id, c.ts, n.ntext, md5(n.ntext) AS th
+            f"""CREATE TABLE kept AS SELECT c.review_id, c.category, c.user_id, c.item_id, c.ts, n.ntext, hash(n.ntext) AS th
                 FROM cur c JOIN (SELECT r.review_id, {normalize_sql('r.text')} AS ntext FROM rv r SEMI JOIN cur USING (review_id)) n
                 USING (review_id)"""
         )
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept"))
     else:
-        con.execute("CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, ntext, md5(ntext) AS th FROM rv")
+        con.execute("CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, ntext, hash(ntext) AS th FROM rv")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept"))
         passes = run_core_loop(con, d, "kept", count_unique=False)

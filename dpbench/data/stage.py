@@ -58,29 +58,36 @@ def _missing(t: str) -> str:
     return f"({t} IS NULL OR {t} = 'NULL')"
 
 
+def parsed_cte(paths: str) -> str:
+    """One pass of json_type and one of json_extract_string over each line (both take a list of
+    paths, so each parses the line once); lines that are not a JSON object are flagged first."""
+    return f"""
+    WITH v AS (
+      SELECT line, text, text IS NULL AS bad_utf8,
+             text IS NOT NULL AND json_valid(text)
+               AND (starts_with(text, '{{') OR starts_with(ltrim(text), '{{')) AS ok
+      FROM chunk),
+    f AS (
+      SELECT line, bad_utf8, ok, text,
+             CASE WHEN ok THEN json_type(text, [{paths}]) END AS t,
+             CASE WHEN ok THEN json_extract_string(text, [{paths}]) END AS s
+      FROM v)"""
+
+
 def review_select_sql(file_id: int, rf: RawFile) -> str:
     (user, item, item2, rating, title, text, ts), scale = REVIEW_FIELDS[rf.schema]
     paths = ", ".join(f"'$.{p}'" for p in (user, item, item2, rating, title, text, ts))
     cat = rf.category.replace("'", "''")
-    return f"""
-    WITH v AS (
-      SELECT line, text IS NULL AS bad_utf8,
-             CASE WHEN text IS NOT NULL AND json_valid(text) AND json_type(text) = 'OBJECT'
-                  THEN json_extract(text, [{paths}]) END AS j
-      FROM chunk),
-    f AS (
-      SELECT line, bad_utf8, j,
-             json_type(j[1]) AS t_user, j[1]->>'$' AS user_id,
-             coalesce(nullif(json_type(j[2]), 'NULL'), json_type(j[3])) AS t_item,
-             coalesce(j[2]->>'$', j[3]->>'$') AS item_id,
-             json_type(j[4]) AS t_rating, try_cast(j[4]->>'$' AS DOUBLE) AS rating,
-             json_type(j[5]) AS t_title, j[5]->>'$' AS title,
-             json_type(j[6]) AS t_text, j[6]->>'$' AS txt,
-             json_type(j[7]) AS t_ts, try_cast(j[7]->>'$' AS DOUBLE) AS ts_raw
-      FROM v)
+    return parsed_cte(paths) + f""",
+    g AS (
+      SELECT line, bad_utf8, ok, t[1] AS t_user, s[1] AS user_id,
+             coalesce(nullif(t[2], 'NULL'), t[3]) AS t_item, coalesce(s[2], s[3]) AS item_id,
+             t[4] AS t_rating, try_cast(s[4] AS DOUBLE) AS rating, t[5] AS t_title, s[5] AS title,
+             t[6] AS t_text, s[6] AS txt, t[7] AS t_ts, try_cast(s[7] AS DOUBLE) AS ts_raw
+      FROM f)
     SELECT {file_id} AS file_id, line,
       CASE WHEN bad_utf8 THEN 'invalid_utf8'
-           WHEN j IS NULL THEN 'malformed_json'
+           WHEN NOT ok THEN 'malformed_json'
            WHEN {_missing('t_user')} OR user_id = '' THEN 'missing_field:{user}'
            WHEN t_user IN {_BAD_SCALAR} THEN 'mistyped_field:{user}'
            WHEN {_missing('t_item')} OR item_id = '' THEN 'missing_field:{item}'
@@ -96,30 +103,24 @@ def review_select_sql(file_id: int, rf: RawFile) -> str:
       END AS reason,
       '{cat}' AS category, user_id, item_id, rating, coalesce(title, '') AS title, txt AS text,
       CAST(round(ts_raw * {scale}) AS BIGINT) AS ts, '{rf.schema}' AS release
-    FROM f"""
+    FROM g"""
 
 
 def meta_select_sql(file_id: int, rf: RawFile) -> str:
     item, title, desc, cats, rnum = META_FIELDS["2023" if rf.schema == "empty" else rf.schema]
     paths = ", ".join(f"'$.{p}'" for p in (item, title, desc, cats, rnum))
     cat = rf.category.replace("'", "''")
-    return f"""
-    WITH v AS (
-      SELECT line, text IS NULL AS bad_utf8,
-             CASE WHEN text IS NOT NULL AND json_valid(text) AND json_type(text) = 'OBJECT'
-                  THEN json_extract(text, [{paths}]) END AS j
-      FROM chunk),
-    f AS (
-      SELECT line, bad_utf8, j, json_type(j[1]) AS t_item, j[1]->>'$' AS item_id,
-             json_type(j[2]) AS t_title, j[2]->>'$' AS title, json_type(j[3]) AS t_desc,
-             CASE json_type(j[3]) WHEN 'ARRAY' THEN from_json(j[3], '["VARCHAR"]')
-                                  WHEN 'VARCHAR' THEN [j[3]->>'$'] ELSE [] END AS dl,
-             json_type(j[4]) AS t_cats, json_type(j[5]) AS t_rnum, try_cast(j[5]->>'$' AS DOUBLE) AS rnum,
-             CASE WHEN json_type(j[4]) = 'ARRAY' THEN json_array_length(j[4]) ELSE 0 END AS n_cat
-      FROM v)
+    return parsed_cte(paths) + f""",
+    g AS (
+      SELECT line, bad_utf8, ok, t[1] AS t_item, s[1] AS item_id, t[2] AS t_title, s[2] AS title, t[3] AS t_desc,
+             CASE t[3] WHEN 'ARRAY' THEN from_json(json_extract(text, '$.{desc}'), '["VARCHAR"]')
+                       WHEN 'VARCHAR' THEN [s[3]] ELSE [] END AS dl,
+             t[5] AS t_rnum, try_cast(s[5] AS DOUBLE) AS rnum,
+             CASE WHEN t[4] = 'ARRAY' THEN json_array_length(text, '$.{cats}') ELSE 0 END AS n_cat
+      FROM f)
     SELECT {file_id} AS file_id, line,
       CASE WHEN bad_utf8 THEN 'invalid_utf8'
-           WHEN j IS NULL THEN 'malformed_json'
+           WHEN NOT ok THEN 'malformed_json'
            WHEN {_missing('t_item')} OR item_id = '' THEN 'missing_field:{item}'
            WHEN t_item IN {_BAD_SCALAR} THEN 'mistyped_field:{item}'
            WHEN t_title IN {_BAD_SCALAR} THEN 'mistyped_field:{title}'
@@ -131,7 +132,7 @@ def meta_select_sql(file_id: int, rf: RawFile) -> str:
            WHEN dl[1] = 'Product Description' THEN array_to_string(dl[2:], ' ')
            ELSE array_to_string(dl, ' ') END AS description,
       n_cat AS n_categories, rnum AS rating_number
-    FROM f"""
+    FROM g"""
 
 
 def stage_files(
