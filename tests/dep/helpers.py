@@ -54,7 +54,8 @@ def make_tiny_llm(vocab_size: int, seed: int = 0):
     torch.manual_seed(seed)
     cfg = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512,
-                      pad_token_id=0, eos_token_id=2, bos_token_id=2, tie_word_embeddings=False)
+                      pad_token_id=0, eos_token_id=2, bos_token_id=2, tie_word_embeddings=False,
+                      initializer_range=0.3)  # large enough that inputs move the logits
     model = LlamaForCausalLM(cfg).eval()
     return model
 
@@ -72,9 +73,10 @@ def _text(rng: np.random.Generator, style: str, n: int = 8) -> str:
     return " ".join([style] + [WORDS[i] for i in rng.integers(0, len(WORDS), n)] + [style])
 
 
-def make_tiny_benchmark(out_dir: Path, n_users: int = 6, n_items: int = 10, per_user: int = 7, seed: int = 0) -> Path:
-    """benchmark.duckdb with users who each repeat a style word; last 3 reviews per user are
-    train/val/test targets; peers are other users' reviews of history items before the target."""
+def make_tiny_benchmark(out_dir: Path, n_users: int = 6, n_items: int = 10, per_user: int = 7, seed: int = 0,
+                        n_targets: int = 3) -> Path:
+    """benchmark.duckdb with users who each repeat a style word; the last n_targets reviews per user
+    are targets (the last two val and test, the others train); peers are other users' reviews of history items before the target."""
     rng = np.random.default_rng(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "benchmark.duckdb"
@@ -95,14 +97,14 @@ def make_tiny_benchmark(out_dir: Path, n_users: int = 6, n_items: int = 10, per_
     con.execute("CREATE TABLE reviews(review_id VARCHAR, user_id VARCHAR, item_id VARCHAR, rating DOUBLE, "
                 "title VARCHAR, text VARCHAR, ts BIGINT)")
     con.executemany("INSERT INTO reviews VALUES (?,?,?,?,?,?,?)", reviews)
-    con.execute("""
+    con.execute(f"""
         CREATE TABLE ranked AS SELECT *, row_number() OVER (PARTITION BY user_id ORDER BY ts DESC) AS rn_desc
         FROM reviews;
         CREATE TABLE examples AS SELECT 'E' || review_id AS example_id,
             CASE rn_desc WHEN 1 THEN 'test' WHEN 2 THEN 'val' ELSE 'train' END AS split,
             user_id, item_id, review_id AS target_review_id, ts AS target_ts, rating,
             title AS review_title, text AS reference
-        FROM ranked WHERE rn_desc <= 3;
+        FROM ranked WHERE rn_desc <= {n_targets};
         CREATE TABLE history AS SELECT e.example_id,
             (row_number() OVER (PARTITION BY e.example_id ORDER BY r.ts DESC) - 1)::INT AS position,
             r.review_id, r.item_id, r.ts
@@ -112,8 +114,23 @@ def make_tiny_benchmark(out_dir: Path, n_users: int = 6, n_items: int = 10, per_
         FROM history h JOIN examples e USING (example_id)
         JOIN reviews r ON r.item_id = h.item_id AND r.user_id <> e.user_id AND r.ts < e.target_ts;
         CREATE TABLE build_info(key VARCHAR, value VARCHAR);
-        INSERT INTO build_info VALUES ('fingerprint', 'tiny-test');
+        INSERT INTO build_info VALUES ('fingerprint', 'tiny-test-{n_targets}');
         DROP TABLE ranked;
     """)
     con.close()
     return out_dir
+
+
+def tiny_items(data_dir: Path, tok, split: str, n_slots: int = 4, dim: int = 16, max_prompt: int = 400,
+               limit: int | None = None, ablate: str = "none"):
+    """DepItems straight from a tiny benchmark, with the fake embedder."""
+    from dpbench.data.examples import connect, load_examples, select_example_ids
+    from dpbench.methods.dep.batches import DepItem, encode_target
+    from dpbench.methods.dep.inputs import build_all_inputs
+    from dpbench.methods.dep.prompts import encode_prompt
+
+    con = connect(data_dir)
+    exs = load_examples(con, select_example_ids(con, split, limit), with_peers=True)
+    inputs = build_all_inputs(exs, FakeEmbedder(dim), n_slots, ablate=ablate)
+    return [DepItem(encode_prompt(tok, ex, inp, n_slots, max_prompt, 100), inp, encode_target(tok, ex.reference, 12))
+            for ex, inp in zip(exs, inputs)]

@@ -144,6 +144,15 @@ def _save_last(out_dir: Path, module: DepModule, opt, sched, step: int, best: fl
     (last / (TRAINER_FILE + ".tmp")).replace(last / TRAINER_FILE)
 
 
+def truncate_log(path: Path, step: int) -> None:
+    """Drop log rows past the resumed step (written after the last checkpoint, before a kill)."""
+    if not path.exists():
+        return
+    rows = [line for line in path.read_text().splitlines() if line.strip()]
+    keep = [line for line in rows if json.loads(line)["step"] <= step]
+    path.write_text("".join(line + "\n" for line in keep))
+
+
 def _append_log(path: Path, row: dict) -> None:
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(row) + "\n")
@@ -186,6 +195,8 @@ def train_dep(module: DepModule, llm, train_items: list[DepItem], val_items: lis
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         step, best = int(state["step"]), state["best_val_ce"]
+        if rank == 0:
+            truncate_log(log_path, step)
 
     def run_eval() -> None:
         nonlocal best
