@@ -1,0 +1,88 @@
+"""run_dep end to end with a tiny local Llama and a fake embedder: run directory contract, resume,
+--checkpoint generation, and user-facing errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from dpbench.errors import DpbenchError
+from dpbench.recipes import load_recipe
+from dpbench.run_config import RunConfig
+from dpbench.runs import RunDir
+from tests.dep.helpers import FakeEmbedder, make_tiny_benchmark, save_tiny_model
+
+OVERRIDES = {"dep.n_slots": 4, "dep.max_prompt_tokens": 400, "dep.batch_size": 4, "dep.gen_batch_size": 4,
+             "dep.max_target_tokens": 12, "generation.max_tokens": 6, "dep.lr": 1e-2}
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("deprun")
+    data = make_tiny_benchmark(root / "data", n_users=6, n_targets=4)
+    model = save_tiny_model(root / "model")
+    return root, data, model
+
+
+@pytest.fixture(autouse=True)
+def fake_embedder(monkeypatch):
+    monkeypatch.setattr("dpbench.embed.Embedder", lambda name, **kw: FakeEmbedder(16))
+
+
+def _cfg(env, **kw):
+    root, data, model = env
+    recipe = load_recipe("sample", overrides=OVERRIDES)
+    base = dict(method="dep", data=data, recipe=recipe, model=str(model), out=root / "out", device="cpu")
+    base.update(kw)
+    return RunConfig(**base)
+
+
+def _preds(path):
+    return [json.loads(line) for line in (path / "predictions.jsonl").read_text().splitlines()]
+
+
+def test_train_then_generate_contract_and_resume(env):
+    from dpbench.methods.dep.run import run_dep
+
+    path = run_dep(_cfg(env, run_id="r1"))
+    spec = RunDir(path).read_manifest()
+    assert spec.method == "dep" and spec.backend == "transformers" and spec.status == "complete"
+    assert spec.n_expected == spec.n_done == 6 and spec.benchmark_fingerprint == "tiny-test-4"
+    assert spec.dep["train_steps"] == 3  # 6 users x 2 train examples / batch 4
+    preds = _preds(path)
+    assert sorted(p["example_id"] for p in preds) == sorted(RunDir(path).read_example_ids())
+    p0 = preds[0]
+    assert p0["error"] is None and p0["usage"]["completion_tokens"] <= 6 and p0["usage"]["prompt_tokens"] > 20
+    assert len(p0["trace"]["mask"]) == 4 and p0["trace"]["ablate"] == "none"
+    assert len(p0["trace"]["slot_item_ids"]) == sum(p0["trace"]["mask"])
+    ck = path / "checkpoints" / "best"
+    assert sum(f.stat().st_size for f in ck.iterdir()) < 1_000_000  # module only, not the LLM
+    assert (path / "train_loss.png").exists() and (path / "train_log.jsonl").exists()
+
+    # a kill mid-generation: the last line is lost; rerunning fills it in, training is not repeated
+    lines = (path / "predictions.jsonl").read_text().splitlines(keepends=True)
+    (path / "predictions.jsonl").write_text("".join(lines[:-1]) + lines[-1][:10])
+    mtime = (ck / "dep_module.pt").stat().st_mtime
+    run_dep(_cfg(env, run_id="r1"))
+    again = _preds(path)
+    assert [p["prediction"] for p in again] == [p["prediction"] for p in preds]
+    assert (ck / "dep_module.pt").stat().st_mtime == mtime
+
+    # --checkpoint: generation only, same greedy outputs, val loss recorded
+    path2 = run_dep(_cfg(env, run_id="r2", checkpoint=path / "checkpoints"))
+    spec2 = RunDir(path2).read_manifest()
+    assert not (path2 / "checkpoints").exists()
+    assert "ce" in spec2.dep["val"]
+    assert {p["example_id"]: p["prediction"] for p in _preds(path2)} == {p["example_id"]: p["prediction"] for p in preds}
+
+    # the same checkpoint with its embeddings zeroed changes the val loss
+    path3 = run_dep(_cfg(env, run_id="r3", checkpoint=path / "checkpoints", ablate="both", limit=1))
+    assert RunDir(path3).read_manifest().dep["val"]["ce"] != spec2.dep["val"]["ce"]
+
+
+def test_bad_checkpoint_is_a_user_error(env, tmp_path):
+    from dpbench.methods.dep.run import run_dep
+
+    with pytest.raises(DpbenchError, match="dep_config.json"):
+        run_dep(_cfg(env, run_id="bad", checkpoint=tmp_path, limit=1))
