@@ -24,14 +24,40 @@ from dpbench.metrics.base import MetricScores
 ALPHA, BETA, GAMMA = 0.9, 3.0, 0.5
 
 
+class _Lemma:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def name(self) -> str:
+        return self._name
+
+
+class _Synset:
+    __slots__ = ("_lemmas",)
+
+    def __init__(self, names: list[str]):
+        self._lemmas = tuple(_Lemma(n) for n in names)
+
+    def lemmas(self):
+        return self._lemmas
+
+
 class CachedWordNet:
-    """`synsets(word)` memoized; the only WordNet call METEOR makes."""
+    """`synsets(word)` memoized, each synset reduced to its lemma names: METEOR's synonym stage calls only
+    `wordnet.synsets(word)`, `synset.lemmas()` and `lemma.name()`, so the scores are unchanged."""
 
     def __init__(self, wordnet):
-        self._synsets = lru_cache(maxsize=None)(lambda w: tuple(wordnet.synsets(w)))
+        self._wordnet = wordnet
+        self._cache: dict[str, tuple[_Synset, ...]] = {}
 
     def synsets(self, word: str):
-        return self._synsets(word)
+        got = self._cache.get(word)
+        if got is None:
+            got = self._cache[word] = tuple(_Synset([lem.name() for lem in s.lemmas()])
+                                            for s in self._wordnet.synsets(word))
+        return got
 
 
 class NoWordNet:

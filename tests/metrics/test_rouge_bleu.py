@@ -76,3 +76,12 @@ def test_empty_inputs_give_zero_not_errors():
     assert list(cols["bleu_sentence"].per_example) == [0.0, 0.0]
     cols = columns(rouge, [""], ["some text"])
     assert cols["rouge1"].value() == 0.0 and cols["rougeL"].value() == 0.0
+
+
+def test_fast_segment_statistics_equal_sacrebleu_on_awkward_text():
+    preds = PREDS + ["a &amp; b &quot;x&quot; -\nfoo\nbar 1,000.5 3-4 ok.", "Ünïcode — “quotes” ... end .", "   ",
+                     "<skipped> tag", "x.y,z 10.5% (a) [b] {c} ~^_`|"]
+    refs = REFS + ['a & b "x" foo bar 1,000.5 3 - 4 ok .', 'Unicode -- "quotes"...end.', "ref", "tag", "x.y , z"]
+    fast = bleu.segment_statistics(bleu.make_bleu(False), preds, refs)
+    lib = bleu.make_bleu(False)._extract_corpus_statistics(preds, [refs])
+    assert fast.tolist() == lib
