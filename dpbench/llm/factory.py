@@ -14,13 +14,13 @@ def make_backend(kind: str, model: str, *, base_urls: Sequence[str] = (), api_ke
                  concurrency: int = 4, timeout_s: float = 300.0, max_retries: int = 6,
                  device: str | None = None) -> Backend:
     """kind "local": transformers in-process (batched; `concurrency` = largest micro-batch).
-    kind "openai": an OpenAI-compatible endpoint or a pool of them (`base_urls`)."""
+    kind "openai": an OpenAI-compatible endpoint or a pool of them (`base_urls`); `timeout_s` is per
+    attempt and `max_retries` the retries after the first attempt (llm/retry.py)."""
     if kind == "openai":
         from dpbench.llm.openai_compat import OpenAIBackend
         from dpbench.llm.retry import RetryPolicy
 
-        if device is not None:
-            raise BackendError("--device applies to the local backend only; the server picks its own device")
+        # `device` is ignored here: the server picks its own (the run may still use it for embeddings).
         policy = RetryPolicy.from_settings(max_retries, timeout_s)
         return OpenAIBackend(model, list(base_urls), api_key_env=api_key_env, concurrency=concurrency, policy=policy)
     if kind == "local":
