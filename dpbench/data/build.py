@@ -85,8 +85,7 @@ def save_tables(con: duckdb.DuckDBPyConnection, path: Path, max_peers_per_item: 
     """Copy the public tables into the database file, then add the peers view there."""
     con.execute(f"ATTACH '{path}' AS bench")
     for t in (*PUBLIC_TABLES, "build_info"):
-        order = " ORDER BY example_id" if t == "examples" else ""
-        con.execute(f"CREATE TABLE bench.{t} AS SELECT * FROM {t}{order}")
+        con.execute(f"CREATE TABLE bench.{t} AS SELECT * FROM {t}")
     con.execute("DETACH bench")
     out = duckdb.connect(str(path))
     try:
@@ -97,35 +96,25 @@ def save_tables(con: duckdb.DuckDBPyConnection, path: Path, max_peers_per_item: 
 
 
 def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None:
-    """reviews, items, examples, history (position 0 = most recent; ts < target_ts strictly)."""
+    """reviews, items, examples (history: dpbench/data/peers.py create_history)."""
     con.execute(
-        """CREATE TABLE reviews AS
-           SELECT s.review_id, s.user_id, s.item_id, r.rating, r.title, k.ntext AS text, s.ts, s.category
-           FROM seq s JOIN rv r USING (review_id) JOIN kept k USING (review_id)"""
+        f"""CREATE TABLE reviews AS
+            SELECT s.review_id, s.user_id, s.item_id, r.rating, r.title, t.text, s.ts, s.category
+            FROM seq s JOIN rv r USING (review_id) JOIN ({filters.texts_sql('seq')}) t USING (review_id)"""
     )
     con.execute(
         """CREATE TABLE items AS
-           SELECT DISTINCT r.item_id, coalesce(m.title, '') AS title, coalesce(m.description, '') AS description,
-                  r.category
-           FROM reviews r LEFT JOIN meta_ok m USING (category, item_id) ORDER BY r.category, r.item_id"""
+           SELECT r.item_id, coalesce(m.title, '') AS title, coalesce(m.description, '') AS description, r.category
+           FROM (SELECT DISTINCT category, item_id FROM reviews) r LEFT JOIN meta_ok m USING (category, item_id)"""
     )
     con.execute(
         f"""CREATE TABLE examples AS
-            SELECT substr(md5(concat_ws(chr(31), category, user_id, review_id, split)), 1, 20) AS example_id, *
+            SELECT substr(md5(concat_ws(chr(31), category, user_id, target_review_id, split)), 1, 20) AS example_id, *
             FROM (SELECT CASE s.rdesc WHEN 1 THEN 'test' WHEN 2 THEN 'val' ELSE 'train' END AS split,
                          s.user_id, s.item_id, s.review_id AS target_review_id, s.ts AS target_ts,
                          r.rating, r.title AS review_title, r.text AS reference, s.category,
-                         {n_targets} + 1 - s.rdesc AS target_index, s.review_id
-                  FROM seq s JOIN reviews r USING (review_id) WHERE s.rdesc <= {n_targets})
-            ORDER BY example_id"""
-    )
-    con.execute("ALTER TABLE examples DROP COLUMN review_id")
-    con.execute(
-        """CREATE TABLE history AS
-           SELECT e.example_id,
-                  row_number() OVER (PARTITION BY e.example_id ORDER BY r.ts DESC, r.review_id DESC) - 1 AS position,
-                  r.review_id, r.item_id, r.ts
-           FROM examples e JOIN reviews r ON r.category = e.category AND r.user_id = e.user_id AND r.ts < e.target_ts"""
+                         {n_targets} + 1 - s.rdesc AS target_index
+                  FROM seq s JOIN reviews r USING (review_id) WHERE s.rdesc <= {n_targets})"""
     )
 
 
@@ -217,7 +206,7 @@ def build_benchmark(
                 )
             say("writing tables")
             create_public_tables(con, d.n_targets)
-            peers.add_peer_counts(con)
+            peers.create_history(con)
             for t in _WORK_TABLES:
                 con.execute(f"DROP TABLE IF EXISTS {t}")
             report.counts = collect_counts(con)

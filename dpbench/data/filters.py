@@ -60,24 +60,32 @@ def select_items(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
 
 def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
     """rv: clean reviews passing the review filters whose item is kept (step 2), with a stable id and
-    the whitespace-normalized text (simple semantics; paper normalizes after the core loop)."""
-    ntext = normalize_sql("s.text") if d.semantics == "simple" else "NULL"
-    text_len = "length(text)" if d.semantics == "paper" else "length(ntext)"
+    th, the hash of the text the dedup compares (raw for paper, normalized for simple). Texts stay
+    in stage_reviews (rv points at them by file_id, line): the one big column is stored once."""
+    ntext = normalize_sql("s.text") if d.semantics == "simple" else "s.text"
     item_ok = "item_kept" if d.require_metadata else "(item_kept OR NOT has_meta)"
     title_ok = "AND title <> ''" if d.require_review_title else ""
     con.execute(
         f"""CREATE TABLE rv AS
-            SELECT * EXCLUDE (item_kept, has_meta) FROM (
+            SELECT * EXCLUDE (item_kept, has_meta, n_chars) FROM (
               SELECT substr(md5(concat_ws(chr(31), s.category, s.user_id, s.item_id, s.ts::VARCHAR, s.text)), 1, 20)
-                       AS review_id,
-                     s.category, s.user_id, s.item_id, s.rating, s.title, s.text, s.ts, {ntext} AS ntext,
+                       AS review_id, s.file_id, s.line,
+                     s.category, s.user_id, s.item_id, s.rating, s.title, s.ts,
+                     hash(t.ntext) AS th, length(t.ntext) AS n_chars,
                      k.item_id IS NOT NULL AS item_kept, m.item_id IS NOT NULL AS has_meta
-              FROM stage_reviews s
+              FROM stage_reviews s, LATERAL (SELECT {ntext} AS ntext) t
               LEFT JOIN items_kept k ON k.category = s.category AND k.item_id = s.item_id
               LEFT JOIN meta_ok m ON m.category = s.category AND m.item_id = s.item_id
               WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0)
-            WHERE {item_ok} AND {text_len} >= {int(d.min_text_chars)} {title_ok}"""
+            WHERE {item_ok} AND n_chars >= {int(d.min_text_chars)} {title_ok}"""
     )
+
+
+def texts_sql(ids: str, normalize: bool = True) -> str:
+    """(review_id, text) for the review ids of table `ids`, read back from stage_reviews."""
+    text = normalize_sql("s.text") if normalize else "s.text"
+    return f"""SELECT r.review_id, {text} AS text FROM rv r SEMI JOIN {ids} USING (review_id)
+               JOIN stage_reviews s ON s.file_id = r.file_id AND s.line = r.line"""
 
 
 def create_dropped_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str) -> int:
@@ -144,7 +152,7 @@ def apply_dedup(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
 def run_filters(
     con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]
 ) -> dict[str, int]:
-    """Steps 1-4 into table `kept(review_id, category, user_id, item_id, ts, ntext)`; returns loop passes."""
+    """Steps 1-4 into table `kept(review_id, category, user_id, item_id, ts, th)`; returns loop passes."""
     select_items(con, d)
     note(count_step(con, "items with metadata (clean)", "meta_ok", users=False))
     note(count_step(con, "items passing item filters", "items_kept", users=False))
@@ -152,18 +160,17 @@ def run_filters(
     note(count_step(con, "reviews passing review filters", "rv"))
     if d.semantics == "paper":
         # Core loop on raw text, counting deduplicated reviews; then normalize and deduplicate (steps 3-4).
-        con.execute("CREATE TABLE cur AS SELECT review_id, category, user_id, item_id, ts, hash(text) AS th FROM rv")
+        con.execute("CREATE TABLE cur AS SELECT review_id, category, user_id, item_id, ts, th FROM rv")
         passes = run_core_loop(con, d, "cur", count_unique=True)
         note(count_step(con, f"core loop ({passes} passes)", "cur"))
         con.execute(
-            f"""CREATE TABLE kept AS SELECT c.review_id, c.category, c.user_id, c.item_id, c.ts, n.ntext, hash(n.ntext) AS th
-                FROM cur c JOIN (SELECT r.review_id, {normalize_sql('r.text')} AS ntext FROM rv r SEMI JOIN cur USING (review_id)) n
-                USING (review_id)"""
+            f"""CREATE TABLE kept AS SELECT c.review_id, c.category, c.user_id, c.item_id, c.ts, hash(n.text) AS th
+                FROM cur c JOIN ({texts_sql('cur')}) n USING (review_id)"""
         )
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept"))
     else:
-        con.execute("CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, ntext, hash(ntext) AS th FROM rv")
+        con.execute("CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, th FROM rv")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept"))
         passes = run_core_loop(con, d, "kept", count_unique=False)

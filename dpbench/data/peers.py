@@ -32,10 +32,11 @@ def create_peer_view(con: duckdb.DuckDBPyConnection, max_peers_per_item: int | N
     )
 
 
-def add_peer_counts(con: duckdb.DuckDBPyConnection) -> None:
-    """history.n_peers: leak-free peers of each history item, counted with an ASOF join on the item's
-    running review count (no peer rows are materialized). The user's own review of the item is
-    always before t (it is in the history), so it is subtracted."""
+def create_history(con: duckdb.DuckDBPyConnection) -> None:
+    """history(example_id, position, review_id, item_id, ts, n_peers): the user's reviews strictly
+    before the target, most recent first, each with its item's number of leak-free peers. n_peers
+    comes from an ASOF join on the item's running review count (no peer rows are materialized);
+    the user's own review of the item is always before t (it is in the history), so it is subtracted."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _item_cum AS
            SELECT category, item_id, ts, max(c) AS c FROM (
@@ -45,16 +46,17 @@ def add_peer_counts(con: duckdb.DuckDBPyConnection) -> None:
              FROM reviews) GROUP BY ALL"""
     )
     con.execute(
-        """CREATE OR REPLACE TABLE _hist_n AS
-           SELECT h.example_id, h.position, greatest(coalesce(c.c, 0) - 1, 0) AS n_peers
-           FROM history h JOIN examples e ON e.example_id = h.example_id
-           ASOF LEFT JOIN _item_cum c ON c.category = e.category AND c.item_id = h.item_id AND c.ts < e.target_ts"""
+        """CREATE TABLE history AS
+           WITH h AS (
+             SELECT e.example_id, e.category, e.target_ts,
+                    row_number() OVER (PARTITION BY e.example_id ORDER BY r.ts DESC, r.review_id DESC) - 1 AS position,
+                    r.review_id, r.item_id, r.ts
+             FROM examples e JOIN reviews r
+               ON r.category = e.category AND r.user_id = e.user_id AND r.ts < e.target_ts)
+           SELECT h.example_id, h.position, h.review_id, h.item_id, h.ts,
+                  greatest(coalesce(c.c, 0) - 1, 0)::INTEGER AS n_peers
+           FROM h ASOF LEFT JOIN _item_cum c ON c.category = h.category AND c.item_id = h.item_id AND c.ts < h.target_ts"""
     )
-    con.execute(
-        """CREATE OR REPLACE TABLE history AS
-           SELECT h.*, n.n_peers::INTEGER AS n_peers FROM history h JOIN _hist_n n USING (example_id, position)"""
-    )
-    con.execute("DROP TABLE _hist_n")
     con.execute("DROP TABLE _item_cum")
 
 

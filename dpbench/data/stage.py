@@ -210,24 +210,37 @@ def mark_cross_file_rejects(con: duckdb.DuckDBPyConnection, require_metadata: bo
                  ORDER BY length(description) DESC, title, description, n_categories DESC, rating_number DESC) AS rn
                FROM stage_meta WHERE reason IS NULL) WHERE rn > 1)"""
     )
+    # Exact duplicates: find repeated keys with a hash aggregate first (cheap), then rank only those rows.
     con.execute(
-        """UPDATE stage_reviews SET reason = 'duplicate' WHERE reason IS NULL AND (file_id, line) IN (
-             SELECT (file_id, line) FROM (
-               SELECT file_id, line, row_number() OVER (PARTITION BY category, user_id, item_id, ts, text
-                 ORDER BY rating, title) AS rn
-               FROM stage_reviews WHERE reason IS NULL) WHERE rn > 1)"""
+        """CREATE OR REPLACE TEMP TABLE _dup AS
+           WITH keys AS (SELECT category, user_id, item_id, ts, hash(text) AS h FROM stage_reviews
+                         WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1)
+           SELECT file_id, line FROM (
+             SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.item_id, s.ts, s.text
+                                                          ORDER BY s.rating, s.title) AS rn
+             FROM stage_reviews s JOIN keys k ON s.category = k.category AND s.user_id = k.user_id
+               AND s.item_id = k.item_id AND s.ts = k.ts AND hash(s.text) = k.h
+             WHERE s.reason IS NULL) WHERE rn > 1"""
     )
+    con.execute("""UPDATE stage_reviews SET reason = 'duplicate' FROM _dup d
+                   WHERE stage_reviews.file_id = d.file_id AND stage_reviews.line = d.line""")
     # 2018 5-core files repeat one review across variant asins: keep the copy whose item has metadata.
     con.execute(
-        """UPDATE stage_reviews SET reason = 'duplicate:variant_asin' WHERE reason IS NULL AND (file_id, line) IN (
-             SELECT (file_id, line) FROM (
-               SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.text, s.ts
-                 ORDER BY (m.item_id IS NULL), s.item_id) AS rn
-               FROM stage_reviews s
-               LEFT JOIN (SELECT DISTINCT category, item_id FROM stage_meta WHERE reason IS NULL) m
-                 USING (category, item_id)
-               WHERE s.reason IS NULL AND s.release IN ('2014', '2018')) WHERE rn > 1)"""
+        """CREATE OR REPLACE TEMP TABLE _dup AS
+           WITH keys AS (SELECT category, user_id, ts, hash(text) AS h FROM stage_reviews
+                         WHERE reason IS NULL AND release IN ('2014', '2018') GROUP BY ALL HAVING count(*) > 1)
+           SELECT file_id, line FROM (
+             SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.text, s.ts
+                                                          ORDER BY (m.item_id IS NULL), s.item_id) AS rn
+             FROM stage_reviews s JOIN keys k ON s.category = k.category AND s.user_id = k.user_id
+               AND s.ts = k.ts AND hash(s.text) = k.h
+             LEFT JOIN (SELECT DISTINCT category, item_id FROM stage_meta WHERE reason IS NULL) m
+               ON m.category = s.category AND m.item_id = s.item_id
+             WHERE s.reason IS NULL AND s.release IN ('2014', '2018')) WHERE rn > 1"""
     )
+    con.execute("""UPDATE stage_reviews SET reason = 'duplicate:variant_asin' FROM _dup d
+                   WHERE stage_reviews.file_id = d.file_id AND stage_reviews.line = d.line""")
+    con.execute("DROP TABLE _dup")
     if require_metadata:
         con.execute(
             """UPDATE stage_reviews SET reason = 'item_without_metadata' WHERE reason IS NULL AND NOT EXISTS (
