@@ -73,6 +73,7 @@ def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
     """The working database lives in memory (no WAL or checkpoints for the many intermediate tables)
     and spills to `spill` beyond the recipe's memory limit; only the final tables go to disk."""
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{recipe.data.duckdb_memory_limit}'")
     con.execute(f"SET temp_directory = '{spill}'")
     con.execute("SET preserve_insertion_order = false")

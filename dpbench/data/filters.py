@@ -67,17 +67,16 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
     title_ok = "AND title <> ''" if d.require_review_title else ""
     con.execute(
         f"""CREATE TABLE rv AS
-            SELECT * EXCLUDE (item_kept, has_meta, n_chars) FROM (
-              SELECT substr(md5(concat_ws(chr(31), s.category, s.user_id, s.item_id, s.ts::VARCHAR, s.text)), 1, 20)
-                       AS review_id, s.file_id, s.line,
-                     s.category, s.user_id, s.item_id, s.rating, s.title, s.ts,
-                     hash(t.ntext) AS th, length(t.ntext) AS n_chars,
-                     k.item_id IS NOT NULL AS item_kept, m.item_id IS NOT NULL AS has_meta
-              FROM stage_reviews s, LATERAL (SELECT {ntext} AS ntext) t
+            SELECT substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) AS review_id,
+                   file_id, line, category, user_id, item_id, rating, title, ts, hash(ntext) AS th
+            FROM (
+              SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.rating, s.title, s.ts, s.text,
+                     {ntext} AS ntext, k.item_id IS NOT NULL AS item_kept, m.item_id IS NOT NULL AS has_meta
+              FROM stage_reviews s
               LEFT JOIN items_kept k ON k.category = s.category AND k.item_id = s.item_id
               LEFT JOIN meta_ok m ON m.category = s.category AND m.item_id = s.item_id
               WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0)
-            WHERE {item_ok} AND n_chars >= {int(d.min_text_chars)} {title_ok}"""
+            WHERE {item_ok} AND length(ntext) >= {int(d.min_text_chars)} {title_ok}"""
     )
 
 

@@ -152,6 +152,7 @@ def validate_benchmark(path: str | Path) -> ValidationResult:
     db = benchmark_path(path)
     res = ValidationResult(str(db))
     con = duckdb.connect(str(db), read_only=True)
+    con.execute("SET enable_progress_bar = false")
     try:
         if not check_tables(con, res):
             return res
