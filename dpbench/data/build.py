@@ -170,6 +170,7 @@ def build_benchmark(
             out.rmdir()
         raise
     final = out / "benchmark.duckdb"
+    remove_stale_build_files(out)
     tmp = out / f".benchmark.duckdb.building-{os.getpid()}"
     spill = out / f".duckdb-spill-{os.getpid()}"
     report = BuildReport(recipe=recipe.name, recipe_hash=recipe.hash(), out=str(out))
@@ -240,6 +241,24 @@ def build_benchmark(
     report.seconds = round(time.perf_counter() - t0, 2)
     report.write(out / "build_report.json")
     return report
+
+
+def remove_stale_build_files(out: Path) -> None:
+    """Leftovers of a build that was killed (its process is gone): never a usable database."""
+    for p in [*out.glob(".benchmark.duckdb.building-*"), *out.glob(".duckdb-spill-*")]:
+        pid = p.name.rsplit("-", 1)[-1].split(".")[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def collect_counts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

@@ -123,3 +123,13 @@ def test_thresholds_nobody_passes_is_a_clear_error(tmp_path):
     src = write_jsonl(tmp_path / "Books.jsonl", good_rows(), gz=False)
     with pytest.raises(DataError, match="no user survived recipe 'sample'.*data.user_min_reviews"):
         build_benchmark([str(src)], load_recipe("sample", {"data.user_min_reviews": 50}), tmp_path / "out")
+
+
+def test_leftovers_of_a_killed_build_are_removed(tmp_path):
+    src = write_jsonl(tmp_path / "Books.jsonl", good_rows(), gz=False)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".benchmark.duckdb.building-999999999").write_bytes(b"half a database")
+    (out / ".duckdb-spill-999999999").mkdir()
+    build_benchmark([str(src)], load_recipe("sample"), out)
+    assert sorted(p.name for p in out.iterdir()) == ["benchmark.duckdb", "build_report.json"]
