@@ -1,0 +1,165 @@
+"""DEP speed and memory (not a test): train steps/s and peak RSS at the quickstart's lengths, generation
+tokens/s batched vs one example at a time, and embedding throughput with and without the cache.
+
+    .venv/bin/python benchmarks/dep.py --data data/sample [--recipe quickstart] [--device cpu] [--json out.json]
+
+Each section runs in its own process so its peak RSS is its own. Prompts and texts come from the
+benchmark (real lengths); the training batch is padded to the recipe's full max_prompt_tokens +
+max_target_tokens, the quickstart's worst case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load_llm(args, n_slots: int):
+    from dpbench.methods.dep.model import add_placeholder_tokens, freeze
+    from dpbench.models import load_causal_lm
+
+    llm, tok = load_causal_lm(args.model, device=args.device)
+    freeze(llm)
+    return llm, tok, add_placeholder_tokens(tok, n_slots)
+
+
+def real_items(args, recipe, tok, n: int, split: str = "test"):
+    from dpbench.data.examples import connect, select_example_ids
+    from dpbench.embed import Embedder
+    from dpbench.methods.dep.run import build_items
+    from dpbench.run_config import RunConfig
+
+    cfg = RunConfig(method="dep", data=Path(args.data), recipe=recipe)
+    con = connect(args.data)
+    return build_items(con, select_example_ids(con, split, n), tok, Embedder(recipe.dep.embedder), cfg, True)
+
+
+def bench_train(args, recipe) -> dict:
+    import torch
+
+    from dpbench.methods.dep.batches import DepItem, LossWeights, batch_loss, collate_train
+    from dpbench.methods.dep.model import DepModule, DepModuleConfig
+    from dpbench.methods.dep.prompts import EncodedPrompt
+
+    d = recipe.dep
+    llm, tok, ph = load_llm(args, d.n_slots)
+    base = real_items(args, recipe, tok, d.batch_size, "train")
+    items = []
+    for it in base:  # pad every prompt/target to the recipe's maximum: the worst-case step
+        p = it.prompt.prompt_ids + [tok.eos_token_id] * (d.max_prompt_tokens - len(it.prompt.prompt_ids))
+        t = (it.target_ids * d.max_target_tokens)[: d.max_target_tokens]
+        items.append(DepItem(EncodedPrompt(it.prompt.example_id, p, it.prompt.slot_mask, False, ""), it.inputs, t))
+    torch.manual_seed(0)
+    module = DepModule(DepModuleConfig(base[0].inputs.his.shape[1], llm.config.hidden_size, d.n_slots)).to(args.device)
+    opt = torch.optim.AdamW(module.parameters(), lr=d.lr)
+    batch = collate_train(items, tok.pad_token_id, ph, args.device)
+    times = []
+    for i in range(args.steps + 1):
+        t0 = time.perf_counter()
+        loss, _ = batch_loss(module, llm, batch, ph, LossWeights(d.recon_weight, d.kl_weight))
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+        if i:  # the first step warms up allocators and kernels
+            times.append(time.perf_counter() - t0)
+    sec = sum(times) / len(times)
+    return {"batch": d.batch_size, "seq_tokens": d.max_prompt_tokens + d.max_target_tokens,
+            "s_per_step": round(sec, 3), "steps_per_s": round(1 / sec, 4), "peak_rss_mb": round(peak_rss_mb())}
+
+
+def bench_generate(args, recipe) -> dict:
+    from dpbench.methods.dep.generate import GenSettings, generate_batch
+    from dpbench.methods.dep.model import DepModule, DepModuleConfig
+
+    d = recipe.dep
+    llm, tok, ph = load_llm(args, d.n_slots)
+    items = real_items(args, recipe, tok, d.gen_batch_size)
+    module = DepModule(DepModuleConfig(items[0].inputs.his.shape[1], llm.config.hidden_size, d.n_slots)).to(args.device)
+    s = GenSettings(max_new_tokens=args.new_tokens)
+    out = {}
+    for label, groups in (("one_at_a_time", [[it] for it in items]), ("batched", [items])):
+        t0 = time.perf_counter()
+        n_tok = sum(o.completion_tokens for g in groups for o in generate_batch(module, llm, tok, g, ph, s, args.device))
+        dt = time.perf_counter() - t0
+        out[label] = {"examples": len(items), "tokens": n_tok, "s": round(dt, 2), "tokens_per_s": round(n_tok / dt, 2)}
+    out["peak_rss_mb"] = round(peak_rss_mb())
+    return out
+
+
+def bench_embed(args, recipe) -> dict:
+    import duckdb
+
+    from dpbench.data.examples import benchmark_path
+    from dpbench.embed import Embedder
+
+    con = duckdb.connect(str(benchmark_path(args.data)), read_only=True)
+    texts = [r[0] for r in con.execute("SELECT text FROM reviews ORDER BY review_id LIMIT ?", [args.texts]).fetchall()]
+    with tempfile.TemporaryDirectory() as tmp:
+        emb = Embedder(recipe.dep.embedder, device=args.device, cache_root=Path(tmp))
+        emb.encode(["warm up the model"])
+        t0 = time.perf_counter()
+        emb.encode(texts)
+        cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        emb.encode(texts)
+        warm = time.perf_counter() - t0
+    words = sum(len(t.split()) for t in texts) / max(1, len(texts))
+    return {"texts": len(texts), "mean_words": round(words, 1), "no_cache_texts_per_s": round(len(texts) / cold, 1),
+            "cached_texts_per_s": round(len(texts) / warm, 1), "peak_rss_mb": round(peak_rss_mb())}
+
+
+SECTIONS = {"train": bench_train, "generate": bench_generate, "embed": bench_embed}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="data/sample")
+    ap.add_argument("--recipe", default="quickstart")
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--new-tokens", type=int, default=32)
+    ap.add_argument("--texts", type=int, default=256)
+    ap.add_argument("--section", choices=sorted(SECTIONS))
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    from dpbench.recipes import load_recipe
+
+    recipe = load_recipe(args.recipe)
+    if args.section:  # one section in this process
+        print(json.dumps(SECTIONS[args.section](args, recipe)))
+        return
+    results = {"device": args.device, "model": args.model, "recipe": args.recipe}
+    for name in ("embed", "train", "generate"):
+        cmd = [sys.executable, __file__, "--section", name] + [
+            a for k, v in vars(args).items() if k not in ("section", "json") and v is not None
+            for a in (f"--{k.replace('_', '-')}", str(v))]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            results[name] = {"error": proc.stderr[-2000:]}
+        else:
+            results[name] = json.loads(proc.stdout.strip().splitlines()[-1])
+        results[name]["section_wall_s"] = round(time.perf_counter() - t0, 1)
+        print(name, json.dumps(results[name]), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
