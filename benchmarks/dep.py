@@ -2,6 +2,7 @@
 tokens/s batched vs one example at a time, and embedding throughput with and without the cache.
 
     .venv/bin/python benchmarks/dep.py --data data/sample [--recipe quickstart] [--device cpu] [--json out.json]
+    .venv/bin/python benchmarks/dep.py --ablation-run outputs/RUN_ID   # val loss: trained vs zeroed embeddings
 
 Each section runs in its own process so its peak RSS is its own. Prompts and texts come from the
 benchmark (real lengths); the training batch is padded to the recipe's full max_prompt_tokens +
@@ -50,7 +51,12 @@ def real_items(args, recipe, tok, n: int, split: str = "test"):
 def bench_train(args, recipe) -> dict:
     import torch
 
-    from dpbench.methods.dep.batches import DepItem, LossWeights, batch_loss, collate_train
+    from dpbench.methods.dep.batches import (
+        DepItem,
+        LossWeights,
+        batch_loss,
+        collate_train,
+    )
     from dpbench.methods.dep.model import DepModule, DepModuleConfig
     from dpbench.methods.dep.prompts import EncodedPrompt
 
@@ -123,6 +129,40 @@ def bench_embed(args, recipe) -> dict:
             "cached_texts_per_s": round(len(texts) / warm, 1), "peak_rss_mb": round(peak_rss_mb())}
 
 
+def ablation_table(run_dir: Path, device: str = "cpu", split: str = "val") -> dict:
+    """Val loss of a trained DEP run's best checkpoint, then of the same checkpoint with its history,
+    difference or both embeddings zeroed (the evidence that the module uses the user's signal)."""
+    import dataclasses
+
+    from dpbench.data.examples import connect, select_example_ids
+    from dpbench.embed import Embedder
+    from dpbench.methods.dep.model import load_module
+    from dpbench.methods.dep.run import build_items, train_settings
+    from dpbench.methods.dep.train import evaluate_loss
+    from dpbench.recipes import recipe_from_dict
+    from dpbench.run_config import RunConfig
+    from dpbench.runs import RunDir
+
+    spec = RunDir(run_dir).read_manifest()
+    recipe = recipe_from_dict(spec.recipe)
+    args = argparse.Namespace(model=spec.model, device=device)
+    llm, tok, ph = load_llm(args, recipe.dep.n_slots)
+    module, meta = load_module(run_dir / "checkpoints" / "best", device)
+    con = connect(spec.data_path)
+    ids = select_example_ids(con, split, recipe.dep.max_val_examples)
+    base = RunConfig(method="dep", data=Path(spec.data_path), recipe=recipe, model=spec.model)
+    embedder = Embedder(recipe.dep.embedder)
+    out = {"run": str(run_dir), "split": split, "examples": len(ids), "best_step": meta.get("step")}
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    for ablate in ("none", "his", "diff", "both"):
+        cfg = dataclasses.replace(base, ablate=ablate)
+        items = build_items(con, ids, tok, embedder, cfg, True)
+        out[ablate] = evaluate_loss(module, llm, items, pad, ph, train_settings(cfg).weights, recipe.dep.batch_size,
+                                    device)
+        print(ablate, json.dumps(out[ablate]), flush=True)
+    return out
+
+
 SECTIONS = {"train": bench_train, "generate": bench_generate, "embed": bench_embed}
 
 
@@ -137,7 +177,14 @@ def main() -> None:
     ap.add_argument("--texts", type=int, default=256)
     ap.add_argument("--section", choices=sorted(SECTIONS))
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--ablation-run", type=Path, help="a trained DEP run dir: print its val-loss ablation table")
     args = ap.parse_args()
+    if args.ablation_run:
+        res = ablation_table(args.ablation_run, args.device)
+        print(json.dumps(res, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(res, indent=2))
+        return
     from dpbench.recipes import load_recipe
 
     recipe = load_recipe(args.recipe)
@@ -147,10 +194,10 @@ def main() -> None:
     results = {"device": args.device, "model": args.model, "recipe": args.recipe}
     for name in ("embed", "train", "generate"):
         cmd = [sys.executable, __file__, "--section", name] + [
-            a for k, v in vars(args).items() if k not in ("section", "json") and v is not None
+            a for k, v in vars(args).items() if k not in ("section", "json", "ablation_run") and v is not None
             for a in (f"--{k.replace('_', '-')}", str(v))]
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             results[name] = {"error": proc.stderr[-2000:]}
         else:

@@ -9,9 +9,19 @@ from pathlib import Path
 
 import torch
 
-from dpbench.methods.dep.model import DepModule, DepModuleConfig, add_placeholder_tokens, freeze
+from dpbench.methods.dep.model import (
+    DepModule,
+    DepModuleConfig,
+    add_placeholder_tokens,
+    freeze,
+)
 from dpbench.methods.dep.train import TrainSettings, dist_info, train_dep
-from tests.dep.helpers import make_tiny_benchmark, make_tiny_llm, make_tokenizer, tiny_items
+from tests.dep.helpers import (
+    make_tiny_benchmark,
+    make_tiny_llm,
+    make_tokenizer,
+    tiny_items,
+)
 
 
 def main(out: Path) -> None:

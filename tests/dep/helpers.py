@@ -9,9 +9,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-WORDS = ("great good bad fine love hate sound story plot book music song movie actor fun dull long short "
-         "easy hard slow fast loud quiet warm cold bright dark clean cheap works broke again never always "
-         "really very quite the a and but it is was this that i my for to of in with on not").split()
+WORDS = ["great", "good", "bad", "fine", "love", "hate", "sound", "story", "plot", "book", "music", "song", "movie", "actor", "fun", "dull", "long", "short", "easy", "hard", "slow", "fast", "loud", "quiet", "warm", "cold", "bright", "dark", "clean", "cheap", "works", "broke", "again", "never", "always", "really", "very", "quite", "the", "a", "and", "but", "it", "is", "was", "this", "that", "i", "my", "for", "to", "of", "in", "with", "on", "not"]
 
 
 class FakeEmbedder:
@@ -40,8 +38,9 @@ def make_tokenizer():
     tk = Tokenizer(models.WordLevel(unk_token="<unk>"))
     tk.pre_tokenizer = pre_tokenizers.Whitespace()
     trainer = trainers.WordLevelTrainer(special_tokens=["<pad>", "<unk>", "<eos>"])
-    corpus = [" ".join(WORDS), "Past products this user reviewed Product Description Rating stars Review title "
-              "Write review text for the product with style how they differ from other reviewers ( ) : - . ,"]
+    prompt_words = ("Past products this user reviewed Product Description Rating stars Review title "
+                    "Write review text for the product with style how they differ from other reviewers ( ) : - . ,")
+    corpus = [" ".join(WORDS), prompt_words]
     tk.train_from_iterator(corpus, trainer)
     tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="<pad>", unk_token="<unk>", eos_token="<eos>")
     return tok

@@ -7,7 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from dpbench.data.examples import Example, HistoryEntry, Item, Review, connect, load_examples, select_example_ids
+from dpbench.data.examples import (
+    Example,
+    HistoryEntry,
+    Item,
+    Review,
+    connect,
+    load_examples,
+    select_example_ids,
+)
 from dpbench.methods.dep.inputs import (
     build_all_inputs,
     build_inputs,

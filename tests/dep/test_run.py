@@ -33,7 +33,7 @@ def fake_embedder(monkeypatch):
 def _cfg(env, **kw):
     root, data, model = env
     recipe = load_recipe("sample", overrides=OVERRIDES)
-    base = dict(method="dep", data=data, recipe=recipe, model=str(model), out=root / "out", device="cpu")
+    base = {"method": "dep", "data": data, "recipe": recipe, "model": str(model), "out": root / "out", "device": "cpu"}
     base.update(kw)
     return RunConfig(**base)
 

@@ -8,9 +8,25 @@ import pytest
 import torch
 
 from dpbench.methods.dep.batches import LossWeights
-from dpbench.methods.dep.model import DepModule, DepModuleConfig, add_placeholder_tokens, freeze
-from dpbench.methods.dep.train import DONE_FILE, PLOT_FILE, TrainSettings, evaluate_loss, train_dep
-from tests.dep.helpers import make_tiny_benchmark, make_tiny_llm, make_tokenizer, tiny_items
+from dpbench.methods.dep.model import (
+    DepModule,
+    DepModuleConfig,
+    add_placeholder_tokens,
+    freeze,
+)
+from dpbench.methods.dep.train import (
+    DONE_FILE,
+    PLOT_FILE,
+    TrainSettings,
+    evaluate_loss,
+    train_dep,
+)
+from tests.dep.helpers import (
+    make_tiny_benchmark,
+    make_tiny_llm,
+    make_tokenizer,
+    tiny_items,
+)
 
 
 @pytest.fixture(scope="module")

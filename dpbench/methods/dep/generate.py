@@ -41,8 +41,8 @@ def generate_batch(module, llm, tokenizer, items: list[DepItem], placeholder_ids
     batch = collate_generate(items, pad_id, placeholder_ids, device)
     soft, _, _ = module(batch["his"], batch["diff"], batch["mask"])
     embeds = embed_with_soft_prompts(llm, batch["input_ids"], placeholder_ids, soft)
-    kwargs = dict(max_new_tokens=settings.max_new_tokens, pad_token_id=pad_id,
-                  eos_token_id=tokenizer.eos_token_id)
+    kwargs = {"max_new_tokens": settings.max_new_tokens, "pad_token_id": pad_id,
+              "eos_token_id": tokenizer.eos_token_id}
     if settings.temperature > 0:
         torch.manual_seed(settings.seed)
         kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p)

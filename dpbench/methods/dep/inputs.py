@@ -9,8 +9,8 @@ never shifted or padded with other items, so slot k always means "k-th most rece
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

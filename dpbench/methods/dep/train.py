@@ -10,9 +10,9 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -38,7 +38,7 @@ class TrainSettings:
     eval_every_steps: int = 0  # 0 = once per epoch
     save_every_steps: int = 0  # 0 = about 20 saves per run
     seed: int = 42
-    weights: LossWeights = LossWeights()
+    weights: LossWeights = field(default_factory=LossWeights)
     max_steps: int | None = None  # stop early (tests, benchmarks)
 
 
