@@ -59,3 +59,29 @@ class MetricScores:
 
 def as_float_array(values: list[float]) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
+
+
+MIN_PAIRS_PER_WORKER = 1000
+
+
+def worker_count(n: int, requested: int = 0) -> int:
+    """Processes for a pure-Python metric over n pairs: `requested` if > 0, else one per available core,
+    and never so many that a worker gets fewer than MIN_PAIRS_PER_WORKER pairs (start-up would dominate)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    want = requested if requested > 0 else cores
+    return max(1, min(want, n // MIN_PAIRS_PER_WORKER))
+
+
+def map_chunks(worker, predictions: list[str], references: list[str], workers: int, *extra):
+    """worker(preds_chunk, refs_chunk, *extra) over contiguous chunks, in forked processes when workers > 1
+    (children inherit what the parent already loaded, e.g. WordNet); results come back in order."""
+    if workers <= 1:
+        return [worker(predictions, references, *extra)]
+    import multiprocessing as mp
+
+    bounds = np.linspace(0, len(predictions), workers + 1).astype(int)
+    jobs = [(predictions[a:b], references[a:b], *extra) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    with mp.get_context("fork").Pool(workers) as pool:
+        return pool.starmap(worker, jobs)

@@ -14,7 +14,7 @@ from importlib.metadata import version
 import numpy as np
 
 from dpbench.metrics import SPECS
-from dpbench.metrics.base import MetricScores
+from dpbench.metrics.base import MetricScores, map_chunks, worker_count
 
 
 def make_bleu(effective_order: bool):
@@ -87,9 +87,16 @@ def bleu_from_sums(bleu, sums: np.ndarray) -> np.ndarray:
     return out
 
 
+def statistics_chunk(predictions: list[str], references: list[str]) -> np.ndarray:
+    return segment_statistics(make_bleu(False), predictions, references)
+
+
 def compute(predictions: list[str], references: list[str], cfg) -> list[MetricScores]:
     corpus_bleu, sentence_bleu = make_bleu(False), make_bleu(True)
-    stats = segment_statistics(corpus_bleu, predictions, references)
+    corpus_bleu.num_refs = 1
+    workers = worker_count(len(predictions), cfg.workers)
+    parts = map_chunks(statistics_chunk, predictions, references, workers)
+    stats = np.concatenate(parts) if parts else np.zeros((0, 10), dtype=np.int64)
     sentence_bleu.num_refs = 1
     sentence = bleu_from_sums(sentence_bleu, stats)
     signature = str(corpus_bleu.get_signature())

@@ -45,6 +45,7 @@ class ScoreConfig:
     out: Path | None = None  # where leaderboard.* go (None = the scanned folder, or the runs' parent)
     formats: tuple[str, ...] = DEFAULT_FORMATS
     write_files: bool = True
+    workers: int = 0  # processes for ROUGE/METEOR/BLEU over large runs (0 = one per core, ≥1000 pairs each)
     judge: JudgeConfig | None = None
 
     @classmethod

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from dpbench.metrics import SPECS
-from dpbench.metrics.base import MetricScores
+from dpbench.metrics.base import MetricScores, map_chunks, worker_count
 
 
 class CachedStemmer:
@@ -64,14 +64,22 @@ def score_pair(ref_tokens: tuple[str, ...], pred_tokens: tuple[str, ...]) -> tup
     return r1, rl
 
 
+def score_chunk(predictions: list[str], references: list[str], stemmer: bool) -> np.ndarray:
+    """n × 2: ROUGE-1 F, ROUGE-L F."""
+    tokenize = make_tokenizer(stemmer)
+    out = np.empty((len(predictions), 2))
+    for i, (pred, ref) in enumerate(zip(predictions, references, strict=True)):
+        out[i] = score_pair(tokenize(ref), tokenize(pred))
+    return out
+
+
 def compute(predictions: list[str], references: list[str], cfg) -> list[MetricScores]:
-    tokenize = make_tokenizer(cfg.stemmer)
-    r1 = np.empty(len(predictions))
-    rl = np.empty(len(predictions))
-    for i, (pred, ref) in enumerate(zip(predictions, references)):
-        r1[i], rl[i] = score_pair(tokenize(ref), tokenize(pred))
     from importlib.metadata import version
 
+    parts = map_chunks(score_chunk, predictions, references, worker_count(len(predictions), cfg.workers),
+                       cfg.stemmer)
+    both = np.concatenate(parts) if parts else np.zeros((0, 2))
     settings = {"library": f"rouge-score {version('rouge-score')}", "use_stemmer": cfg.stemmer,
                 "measure": "F", "aggregation": "mean of per-example scores (no bootstrap aggregator)"}
-    return [MetricScores(SPECS["rouge1"], r1, settings), MetricScores(SPECS["rougeL"], rl, settings)]
+    return [MetricScores(SPECS["rouge1"], both[:, 0].copy(), settings),
+            MetricScores(SPECS["rougeL"], both[:, 1].copy(), settings)]

@@ -75,3 +75,13 @@ def test_without_wordnet_on_request_is_renamed(monkeypatch):
     monkeypatch.undo()
     with_wn = meteor.compute(["the car is quick"], ["the automobile is fast"], ScoreConfig())[0]
     assert with_wn.value() > col.value()  # synonyms (car/automobile, quick/fast) only count with WordNet
+
+
+def test_worker_processes_give_identical_numbers(monkeypatch):
+    from dpbench.metrics import base
+
+    monkeypatch.setattr(base, "MIN_PAIRS_PER_WORKER", 4)
+    preds, refs = [p for p, _ in PAIRS], [r for _, r in PAIRS]
+    (one,) = meteor.compute(preds, refs, ScoreConfig(workers=1))
+    (two,) = meteor.compute(preds, refs, ScoreConfig(workers=3))
+    np.testing.assert_array_equal(one.per_example, two.per_example)

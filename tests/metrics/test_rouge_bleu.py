@@ -85,3 +85,16 @@ def test_fast_segment_statistics_equal_sacrebleu_on_awkward_text():
     fast = bleu.segment_statistics(bleu.make_bleu(False), preds, refs)
     lib = bleu.make_bleu(False)._extract_corpus_statistics(preds, [refs])
     assert fast.tolist() == lib
+
+
+def test_worker_processes_give_identical_numbers(monkeypatch):
+    from dpbench.metrics import base
+
+    monkeypatch.setattr(base, "MIN_PAIRS_PER_WORKER", 3)
+    preds, refs = PREDS * 3, REFS * 3
+    for module in (rouge, bleu):
+        one = columns(module, preds, refs, workers=1)
+        two = columns(module, preds, refs, workers=2)
+        for name in one:
+            np.testing.assert_array_equal(one[name].per_example, two[name].per_example)
+            assert one[name].value() == two[name].value()
