@@ -18,8 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from dpbench.data.examples import (benchmark_fingerprint, benchmark_path, connect, load_examples, parse_shard,
-                                   select_example_ids)
+from dpbench.data.examples import (
+    benchmark_fingerprint,
+    benchmark_path,
+    connect,
+    load_examples,
+    parse_shard,
+    select_example_ids,
+)
 from dpbench.errors import BackendError, DpbenchError
 from dpbench.llm.base import Backend, Sampling
 from dpbench.llm.cache import ResponseCache
@@ -29,7 +35,14 @@ from dpbench.methods.base import MethodContext, TextEncoder
 from dpbench.methods.prompts import prompts_hash
 from dpbench.run_config import RunConfig
 from dpbench.run_progress import RunProgress
-from dpbench.runs import RunDir, default_run_id, git_revision, now_iso, open_run, package_versions
+from dpbench.runs import (
+    RunDir,
+    default_run_id,
+    git_revision,
+    now_iso,
+    open_run,
+    package_versions,
+)
 from dpbench.schema import PredictionRecord, RunSpec, Usage
 
 CHUNK = 64  # examples loaded from DuckDB at a time (peers can be large)
@@ -233,8 +246,10 @@ async def run_examples(cfg: RunConfig, method, ctx: MethodContext, run: RunDir, 
         con = connect(cfg.data)
         try:
             for start in range(0, len(todo), CHUNK):
-                chunk = load_examples(con, todo[start : start + CHUNK], with_peers=method.needs_peers,
-                                      max_peers_per_item=cfg.recipe.data.max_peers_per_item)
+                # off the event loop, so requests in flight keep going while peers load
+                chunk = await asyncio.to_thread(
+                    load_examples, con, todo[start : start + CHUNK], with_peers=method.needs_peers,
+                    max_peers_per_item=cfg.recipe.data.max_peers_per_item)
                 for ex in chunk:
                     await queue.put(ex)
         finally:
@@ -266,7 +281,7 @@ async def predict_one(method, example, ctx: MethodContext) -> PredictionRecord:
         res = await method.predict(example, ctx)
     except BackendError:
         raise
-    except Exception as e:  # recorded on the example; the run goes on
+    except Exception as e:  # noqa: BLE001  (recorded on the example; the run goes on)
         msg = str(e).strip() or "(no message)"
         return PredictionRecord(example_id=example.example_id, error=f"{type(e).__name__}: {msg}",
                                 latency_s=round(time.perf_counter() - t0, 3))

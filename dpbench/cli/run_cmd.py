@@ -12,7 +12,7 @@ from dpbench.errors import DpbenchError
 METHOD_NAMES = ("nonpersonal", "rag", "pag", "dpl", "dep")
 
 
-def build_run_config(**flags) -> "RunConfig":  # noqa: F821 (imported lazily)
+def build_run_config(**flags) -> RunConfig:  # noqa: F821 (imported lazily)
     """The CLI flags (None = not given) resolved against the recipe into one frozen RunConfig."""
     from dpbench.recipes import load_recipe
     from dpbench.run_config import RunConfig

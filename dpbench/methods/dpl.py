@@ -22,7 +22,13 @@ import numpy as np
 from dpbench.data.examples import Example, HistoryEntry, Review
 from dpbench.llm.client import CallLog
 from dpbench.methods.base import MethodContext, MethodResult, call_llm, finish
-from dpbench.methods.prompts import Truncation, build_dpl_difference, build_dpl_summary, build_generation, cut_text
+from dpbench.methods.prompts import (
+    Truncation,
+    build_dpl_difference,
+    build_dpl_summary,
+    build_generation,
+    cut_text,
+)
 from dpbench.methods.retrieval import Ranked, rank_bm25, retrieve, trace_ranked
 from dpbench.recipes import Recipe
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from dpbench.errors import BackendError
 from dpbench.llm.base import ChatRequest, ChatResponse

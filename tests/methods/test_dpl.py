@@ -9,7 +9,6 @@ import duckdb
 import numpy as np
 import pytest
 
-from dpbench.data.examples import Review
 from dpbench.llm.base import Sampling
 from dpbench.llm.client import LLM
 from dpbench.methods.base import MethodContext

@@ -8,7 +8,12 @@ from dpbench.llm.base import Sampling
 from dpbench.llm.client import LLM
 from dpbench.methods import get_method
 from dpbench.methods.base import MethodContext
-from dpbench.methods.prompts import DPL_DIFF_TASK, DPL_SUMMARY_TASK, PAG_SUMMARY_TASK, SYSTEM
+from dpbench.methods.prompts import (
+    DPL_DIFF_TASK,
+    DPL_SUMMARY_TASK,
+    PAG_SUMMARY_TASK,
+    SYSTEM,
+)
 from dpbench.recipes import load_recipe
 from tests.helpers.fake_backend import FakeBackend, FakeEmbedder
 

@@ -8,7 +8,13 @@ import math
 import numpy as np
 import pytest
 
-from dpbench.methods.retrieval import bm25_scores, order_by_score, query_text, rank_bm25, rank_recency
+from dpbench.methods.retrieval import (
+    bm25_scores,
+    order_by_score,
+    query_text,
+    rank_bm25,
+    rank_recency,
+)
 
 
 def hand_bm25(tf: int, df: int, n: int, dl: int, avgdl: float) -> float:

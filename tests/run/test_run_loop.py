@@ -42,7 +42,7 @@ def test_warm_cache_makes_zero_requests_and_same_predictions(make_cfg, quiet, re
     warm = run_method(make_cfg("pag", run_id="warm"), quiet, backend=warm_backend, cache=response_cache)
     assert warm_backend.requests == []
     assert read_manifest(warm)["usage"]["cached"] == 24 and read_manifest(warm)["usage"]["requests"] == 0
-    pred = lambda d: {r["example_id"]: r["prediction"] for r in read_lines(d)}  # noqa: E731
+    pred = lambda d: {r["example_id"]: r["prediction"] for r in read_lines(d)}
     assert pred(cold) == pred(warm)
 
 
