@@ -59,31 +59,33 @@ def select_items(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
 
 
 def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
-    """rv: clean reviews passing the review filters whose item is kept (step 2), with a stable id and
-    th, the hash of the text the dedup compares (raw for paper, normalized for simple). Texts stay
-    in stage_reviews (rv points at them by file_id, line): the one big column is stored once."""
-    ntext = normalize_sql("s.text") if d.semantics == "simple" else "s.text"
+    """rv: clean reviews passing the review filters whose item is kept (step 2), with a stable id,
+    hashes of the raw and the whitespace-normalized text (what the dedup walks compare), and the
+    normalized text only where it differs from the raw one. Texts stay in stage_reviews (rv points
+    at them by file_id, line), so the one big column is stored once."""
+    n_chars = "length(text)" if d.semantics == "paper" else "length(ntext)"
     item_ok = "item_kept" if d.require_metadata else "(item_kept OR NOT has_meta)"
     title_ok = "AND title <> ''" if d.require_review_title else ""
     con.execute(
         f"""CREATE TABLE rv AS
             SELECT substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) AS review_id,
-                   file_id, line, category, user_id, item_id, rating, title, ts, hash(ntext) AS th
+                   file_id, line, category, user_id, item_id, rating, title, ts,
+                   hash(text) AS th_raw, hash(ntext) AS th_norm, CASE WHEN ntext <> text THEN ntext END AS ntext
             FROM (
               SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.rating, s.title, s.ts, s.text,
-                     {ntext} AS ntext, k.item_id IS NOT NULL AS item_kept, m.item_id IS NOT NULL AS has_meta
+                     {normalize_sql("s.text")} AS ntext,
+                     k.item_id IS NOT NULL AS item_kept, m.item_id IS NOT NULL AS has_meta
               FROM stage_reviews s
               LEFT JOIN items_kept k ON k.category = s.category AND k.item_id = s.item_id
               LEFT JOIN meta_ok m ON m.category = s.category AND m.item_id = s.item_id
               WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0)
-            WHERE {item_ok} AND length(ntext) >= {int(d.min_text_chars)} {title_ok}"""
+            WHERE {item_ok} AND {n_chars} >= {int(d.min_text_chars)} {title_ok}"""
     )
 
 
-def texts_sql(ids: str, normalize: bool = True) -> str:
-    """(review_id, text) for the review ids of table `ids`, read back from stage_reviews."""
-    text = normalize_sql("s.text") if normalize else "s.text"
-    return f"""SELECT r.review_id, {text} AS text FROM rv r SEMI JOIN {ids} USING (review_id)
+def texts_sql(ids: str) -> str:
+    """(review_id, normalized text) for the review ids of table `ids`, read back from stage_reviews."""
+    return f"""SELECT r.review_id, coalesce(r.ntext, s.text) AS text FROM rv r SEMI JOIN {ids} USING (review_id)
                JOIN stage_reviews s ON s.file_id = r.file_id AND s.line = r.line"""
 
 
@@ -159,17 +161,15 @@ def run_filters(
     note(count_step(con, "reviews passing review filters", "rv"))
     if d.semantics == "paper":
         # Core loop on raw text, counting deduplicated reviews; then normalize and deduplicate (steps 3-4).
-        con.execute("CREATE TABLE cur AS SELECT review_id, category, user_id, item_id, ts, th FROM rv")
+        con.execute("CREATE TABLE cur AS SELECT review_id, category, user_id, item_id, ts, th_raw AS th FROM rv")
         passes = run_core_loop(con, d, "cur", count_unique=True)
         note(count_step(con, f"core loop ({passes} passes)", "cur"))
-        con.execute(
-            f"""CREATE TABLE kept AS SELECT c.review_id, c.category, c.user_id, c.item_id, c.ts, hash(n.text) AS th
-                FROM cur c JOIN ({texts_sql('cur')}) n USING (review_id)"""
-        )
+        con.execute("""CREATE TABLE kept AS SELECT c.review_id, c.category, c.user_id, c.item_id, c.ts, r.th_norm AS th
+                       FROM cur c JOIN rv r USING (review_id)""")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept"))
     else:
-        con.execute("CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, th FROM rv")
+        con.execute("CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, th_norm AS th FROM rv")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept"))
         passes = run_core_loop(con, d, "kept", count_unique=False)
