@@ -29,6 +29,7 @@ class Check:
     ok: bool
     detail: str  # where it was found, or what is missing
     fix: str = ""  # how to fix it when not ok
+    required: bool = True  # optional items (chromium: only the HTML test) do not fail `dpbench doctor`
 
 
 def nltk_data_dir() -> Path:
@@ -140,7 +141,7 @@ def find_chromium() -> str | None:
 def check_chromium() -> Check:
     path = find_chromium()
     return Check("chromium (HTML leaderboard test)", path is not None, path or "no chromium on PATH",
-                 "apt-get install chromium")
+                 "apt-get install chromium (optional)", required=False)
 
 
 def check_packaged_models() -> list[Check]:

@@ -109,7 +109,7 @@ def _looks_like_run(d: Path) -> bool:
     return (d / MANIFEST).exists() or (d / PREDICTIONS).exists()
 
 
-def check_group(group: RunGroup) -> list[str]:
+def check_group(group: RunGroup) -> None:
     """Shards of one run must agree on what they ran; refuse mixtures."""
     keys = ("method", "model", "backend", "split", "benchmark_fingerprint", "limit")
     first = group.spec
@@ -123,7 +123,7 @@ def check_group(group: RunGroup) -> list[str]:
     if len(group.dirs) > 1 and (None in shards or len(set(shards)) != len(shards)):
         raise DpbenchError(f"run_id {group.run_id!r} appears in {len(group.dirs)} directories "
                            f"({', '.join(map(str, group.dirs))}) that are not distinct shards")
-    return []
+    return None
 
 
 def resolve_data_path(group: RunGroup, override: Path | None) -> Path:

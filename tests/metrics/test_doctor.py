@@ -46,3 +46,16 @@ def test_run_checks_report_every_item():
     names = [c.name for c in doctor.run_checks()]
     assert names[:3] == ["WordNet (METEOR)", "libgomp1 (xllamacpp server)", "chromium (HTML leaderboard test)"]
     assert any("smollm2-135m" in n for n in names) and any("minilm-l6" in n for n in names)
+
+
+def test_missing_chromium_is_optional(monkeypatch):
+    from typer.testing import CliRunner
+
+    from dpbench.cli import app
+
+    monkeypatch.setattr(doctor, "find_chromium", lambda: None)
+    monkeypatch.setattr(doctor, "check_wordnet", lambda: doctor.Check("WordNet (METEOR)", True, "here"))
+    res = CliRunner().invoke(app, ["doctor"])
+    assert "optional" in res.output and res.exit_code == 0
+    monkeypatch.setattr(doctor, "check_wordnet", lambda: doctor.Check("WordNet (METEOR)", False, "gone", "fix it"))
+    assert CliRunner().invoke(app, ["doctor"]).exit_code == 1
