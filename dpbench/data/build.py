@@ -21,7 +21,12 @@ import duckdb
 from dpbench.data import filters, peers
 from dpbench.data.report import BuildReport
 from dpbench.data.sources import RawFile, describe_file, scan_dir
-from dpbench.data.stage import mark_cross_file_rejects, raise_first_reject, stage_files, summarize_rejects
+from dpbench.data.stage import (
+    mark_cross_file_rejects,
+    raise_first_reject,
+    stage_files,
+    summarize_rejects,
+)
 from dpbench.errors import DataError
 from dpbench.recipes import Recipe
 

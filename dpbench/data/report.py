@@ -40,7 +40,7 @@ class BuildReport:
         tmp.replace(path)
 
     @classmethod
-    def read(cls, path: Path) -> "BuildReport":
+    def read(cls, path: Path) -> BuildReport:
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
 
     def summary_line(self) -> str:

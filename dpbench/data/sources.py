@@ -135,7 +135,7 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator["object"]:
+def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator[object]:
     """Yield Arrow tables (line INT64 1-based, text VARCHAR or NULL for invalid UTF-8), empty lines dropped.
     `hasher` (hashlib object) is fed the file's decompressed bytes on the way, saving a second read."""
     if path.name.endswith(".parquet"):

@@ -125,7 +125,7 @@ def check_fixpoint(con: duckdb.DuckDBPyConnection, res: ValidationResult, data: 
     """Thresholds that must still hold on the result: the profile loop's (items in profiles ≥ P users,
     profiles ≥ M reviews) when the recipe has one, else the core loop's on the final reviews."""
     nt = int(data.get("n_targets", 3))
-    tagged = f"""(SELECT r.*, r.ts < t.first_target AS in_profile FROM reviews r JOIN
+    tagged = """(SELECT r.*, r.ts < t.first_target AS in_profile FROM reviews r JOIN
                  (SELECT category, user_id, min(target_ts) AS first_target FROM examples GROUP BY ALL) t
                  USING (category, user_id))"""
     if data.get("profile_item_min_users", 0) or data.get("profile_min_reviews", 0):

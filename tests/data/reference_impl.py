@@ -47,7 +47,7 @@ def category_of(path: Path) -> tuple[str, str]:
     if stem.startswith("meta_"):
         return "meta", stem[5:]
     stem = stem.removeprefix("reviews_")
-    return "reviews", stem[:-2] if stem.endswith("_5") else stem
+    return "reviews", stem.removesuffix("_5")
 
 
 def description_of(d) -> str:
@@ -77,7 +77,7 @@ def load(paths: list[Path], release: str):
             if not o[te].strip():
                 continue
             reviews.append({"category": cat, "user": str(o[u]), "item": str(item), "rating": float(o[r]),
-                            "title": o.get(ti) or "", "text": o[te], "ts": int(round(float(o[ts]) * scale)),
+                            "title": o.get(ti) or "", "text": o[te], "ts": round(float(o[ts]) * scale),
                             "release": release})
     return reviews, meta
 

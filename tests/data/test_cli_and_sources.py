@@ -11,7 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from dpbench.cli import app
-from dpbench.data.sources import describe_file, detect_schema, lines_to_table, split_name
+from dpbench.data.sources import (
+    describe_file,
+    detect_schema,
+    lines_to_table,
+    split_name,
+)
 from dpbench.errors import DataError
 from tests.data.raw_fixtures import BASE, DAY, meta, review, write_jsonl
 
@@ -57,7 +62,7 @@ def test_cli_errors_are_messages_not_tracebacks(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-c", "from dpbench.cli import main; main()", "build-data", "--source",
          str(tmp_path / "missing"), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "300"},
+        check=False, capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "300"},
     )
     assert proc.returncode == 2
     err = " ".join(proc.stderr.split())

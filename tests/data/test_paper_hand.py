@@ -111,8 +111,8 @@ def test_independent_python_implementation_agrees(built):
 def test_core_loop_is_a_fixpoint(tmp_path):
     """Running the core loop again on its own output removes nothing (one pass, same rows)."""
     from dpbench.data import filters
-    from dpbench.data.stage import mark_cross_file_rejects, stage_files
     from dpbench.data.sources import describe_file
+    from dpbench.data.stage import mark_cross_file_rejects, stage_files
 
     paths = write_paper_fixture(tmp_path / "raw")
     d = load_recipe("paper", {"data.categories": ["Books"]}).data
