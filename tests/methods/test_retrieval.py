@@ -55,3 +55,30 @@ def test_recency_ranking(test_examples):
     ranked = rank_recency(test_examples["u0"])
     assert [r.entry.position for r in ranked] == [0, 1, 2, 3, 4, 5]
     assert [r.entry.item.item_id for r in ranked] == ["i5", "i4", "i3", "i2", "i1", "i0"]
+
+
+def test_dense_ranking_by_cosine(test_examples):
+    import asyncio
+
+    from dpbench.methods.retrieval import rank_dense, retrieve
+    from tests.helpers.fake_backend import FakeEmbedder
+
+    ex = test_examples["u0"]
+    vecs = np.zeros((6, 2), dtype=np.float32)
+    vecs[:, 0] = [0.1, 0.9, 0.5, 0.9, -1.0, 0.3]  # positions 0..5; rows 1 and 3 tie → position order
+    ranked = rank_dense(ex, vecs, np.array([1.0, 0.0], dtype=np.float32))
+    assert [r.entry.position for r in ranked] == [1, 3, 2, 5, 0, 4]
+
+    async def embed(texts):
+        return FakeEmbedder().encode(texts)
+
+    top = asyncio.run(retrieve(ex, "dense", 2, embed))
+    # the query (review title + description) is embedded apart from the documents (title + item description)
+    from dpbench.methods.retrieval import document_text, query_text
+
+    e = FakeEmbedder()
+    q = e.encode([query_text(ex)])[0]
+    sims = [float(e.encode([document_text(h)])[0] @ q) for h in ex.history]
+    best = sorted(range(6), key=lambda i: (-sims[i], i))[:2]
+    assert [t.entry.position for t in top] == [ex.history[i].position for i in best]
+    assert top[0].score == pytest.approx(max(sims), abs=1e-6)
