@@ -60,17 +60,16 @@ def _missing(t: str) -> str:
 
 def parsed_cte(paths: str) -> str:
     """One pass of json_type and one of json_extract_string over each line (both take a list of
-    paths, so each parses the line once); lines that are not a JSON object are flagged first."""
+    paths, so each parses the line once); `try` turns a parse error into NULL: a malformed line."""
     return f"""
     WITH v AS (
       SELECT line, text, text IS NULL AS bad_utf8,
-             text IS NOT NULL AND json_valid(text)
-               AND (starts_with(text, '{{') OR starts_with(ltrim(text), '{{')) AS ok
+             CASE WHEN starts_with(text, '{{') OR starts_with(ltrim(text), '{{')
+                  THEN try(json_type(text, [{paths}])) END AS t
       FROM chunk),
     f AS (
-      SELECT line, bad_utf8, ok, text,
-             CASE WHEN ok THEN json_type(text, [{paths}]) END AS t,
-             CASE WHEN ok THEN json_extract_string(text, [{paths}]) END AS s
+      SELECT line, bad_utf8, t IS NOT NULL AS ok, text, t,
+             CASE WHEN t IS NOT NULL THEN json_extract_string(text, [{paths}]) END AS s
       FROM v)"""
 
 
