@@ -38,6 +38,7 @@ def score(
     resamples: int = typer.Option(None, "--resamples", help="Bootstrap/permutation resamples (default 1000)."),
     seed: int = typer.Option(None, "--seed", help="Seed of the resampling (default 0)."),
     recipe: str = typer.Option(None, "--recipe", help="Take defaults from this recipe's [score] section."),
+    workers: int = typer.Option(None, "--workers", help="Processes for ROUGE/METEOR/BLEU (default: one per core)."),
 ) -> None:
     """Score runs: ROUGE/METEOR/BLEU/BERTScore(/judge) with settings, 95% CIs, paired tests, leaderboards."""
     from rich.console import Console
@@ -68,7 +69,7 @@ def score(
         recipe_score, metrics=chosen, stemmer=stemmer, bertscore_model=bertscore_model,
         bertscore_layer=bertscore_layer, device=device, meteor_without_wordnet=meteor_without_wordnet or None,
         baseline=baseline, data=data, out=out, formats=formats, bootstrap_resamples=resamples,
-        bootstrap_seed=seed, judge=judge,
+        bootstrap_seed=seed, judge=judge, workers=workers,
     )
     if judge is not None and "judge" not in cfg.metrics:
         cfg = cfg.with_(metrics=(*cfg.metrics, "judge"))

@@ -74,14 +74,15 @@ def worker_count(n: int, requested: int = 0) -> int:
     return max(1, min(want, n // MIN_PAIRS_PER_WORKER))
 
 
-def map_chunks(worker, predictions: list[str], references: list[str], workers: int, *extra):
+def map_chunks(worker, predictions: list[str], references: list[str], workers: int, *extra, initializer=None):
     """worker(preds_chunk, refs_chunk, *extra) over contiguous chunks, in forked processes when workers > 1
-    (children inherit what the parent already loaded, e.g. WordNet); results come back in order."""
+    (children inherit what the parent already loaded, e.g. WordNet); results come back in order.
+    `initializer` runs first in each child (e.g. to reopen files whose descriptors fork shared)."""
     if workers <= 1:
         return [worker(predictions, references, *extra)]
     import multiprocessing as mp
 
     bounds = np.linspace(0, len(predictions), workers + 1).astype(int)
     jobs = [(predictions[a:b], references[a:b], *extra) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    with mp.get_context("fork").Pool(workers) as pool:
+    with mp.get_context("fork").Pool(workers, initializer=initializer) as pool:
         return pool.starmap(worker, jobs)

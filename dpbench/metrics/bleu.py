@@ -8,7 +8,6 @@ score sums them, the sentence scores use each row, and bootstrap/paired tests re
 
 from __future__ import annotations
 
-from collections import Counter
 from importlib.metadata import version
 
 import numpy as np
@@ -32,24 +31,43 @@ def segment_statistics(bleu, predictions: list[str], references: list[str]) -> n
     tokenize = make_fast_13a(bleu.tokenizer) if not bleu.lowercase else None
     if tokenize is None or bleu.max_ngram_order != 4:
         return np.asarray(bleu._extract_corpus_statistics(predictions, [references]), dtype=np.int64)
-    cache: dict[str, tuple[list[str], list]] = {}
+    tokens: dict[str, list[str]] = {}
+    for text in (*predictions, *references):
+        if text not in tokens:
+            tokens[text] = tokenize(text.rstrip()).split()
+    return ngram_statistics([tokens[t] for t in predictions], [tokens[t] for t in references])
 
-    def counts(text: str):
-        got = cache.get(text)
-        if got is None:
-            toks = tokenize(text.rstrip()).split()
-            got = cache[text] = (toks, [Counter(zip(*(toks[i:] for i in range(n)))) for n in range(1, 5)])
-        return got
 
-    out = np.zeros((len(predictions), 10), dtype=np.int64)
-    for row, (pred, ref) in enumerate(zip(predictions, references)):
-        htoks, hgrams = counts(pred)
-        rtoks, rgrams = counts(ref)
-        out[row, 0], out[row, 1] = len(htoks), len(rtoks)
-        for n in range(4):
-            rg = rgrams[n]
-            out[row, 2 + n] = sum(min(c, rg[g]) for g, c in hgrams[n].items() if g in rg)
-            out[row, 6 + n] = max(len(htoks) - n, 0)
+def ngram_statistics(hyps: list[list[str]], refs: list[list[str]], max_order: int = 4) -> np.ndarray:
+    """sacreBLEU's per-segment statistics for tokenized pairs, vectorized: every n-gram gets an exact
+    integer code (token ids, then (rank of its (n-1)-gram prefix, next token id) re-ranked with np.unique),
+    and clipped matches are counted per pair with sorted-array intersections instead of Counters."""
+    n = len(hyps)
+    vocab: dict[str, int] = {}
+    seqs = [*hyps, *refs]  # segment s < n: hypothesis s; s >= n: reference s - n
+    ids = np.fromiter((vocab.setdefault(t, len(vocab)) for seq in seqs for t in seq), dtype=np.int64)
+    lens = np.fromiter((len(seq) for seq in seqs), dtype=np.int64, count=2 * n)
+    seg = np.repeat(np.arange(2 * n), lens)
+    pos = np.arange(ids.size) - np.repeat(np.cumsum(lens) - lens, lens)
+    room = lens[seg] - pos  # tokens from here to the end of the segment
+    padded = np.concatenate([ids, np.zeros(max_order, dtype=np.int64)])
+    out = np.zeros((n, 2 + 2 * max_order), dtype=np.int64)
+    out[:, 0], out[:, 1] = lens[:n], lens[n:]
+    rank = ids
+    for order in range(1, max_order + 1):
+        if order > 1:
+            code = rank * (len(vocab) + 1) + padded[order - 1: order - 1 + ids.size]
+            _, rank = np.unique(code, return_inverse=True)
+        valid = room >= order
+        width = int(rank.max()) + 1 if rank.size else 1
+        key = (seg % max(n, 1)) * width + rank
+        is_hyp = seg < n
+        hk, hc = np.unique(key[valid & is_hyp], return_counts=True)
+        rk, rc = np.unique(key[valid & ~is_hyp], return_counts=True)
+        _, ih, ir = np.intersect1d(hk, rk, assume_unique=True, return_indices=True)
+        matched = np.minimum(hc[ih], rc[ir])
+        out[:, 1 + order] = np.bincount(hk[ih] // width, weights=matched, minlength=n).astype(np.int64)
+        out[:, 1 + max_order + order] = np.maximum(lens[:n] - order + 1, 0)
     return out
 
 

@@ -112,6 +112,15 @@ def load_wordnet(allow_missing: bool):
     return NoWordNet(), False
 
 
+def reopen_wordnet_files() -> None:
+    """In a forked worker: forget WordNet's open data files. A forked child shares the parent's file
+    offsets, so two workers seeking in one data file read each other's lines; NLTK reopens them lazily."""
+    from nltk.corpus import wordnet
+
+    if hasattr(wordnet, "_data_file_map"):
+        wordnet._data_file_map = {}
+
+
 def score_chunk(predictions: list[str], references: list[str], allow_missing: bool) -> np.ndarray:
     from nltk.stem.porter import PorterStemmer
     from nltk.translate.meteor_score import single_meteor_score
@@ -134,7 +143,8 @@ def compute(predictions: list[str], references: list[str], cfg) -> list[MetricSc
         wordnet.synsets("dog")  # WordNet's ~10 s start-up happens once, here, not in every worker
     _, tokenizer_desc = make_word_tokenizer()
     workers = worker_count(len(predictions), cfg.workers)
-    parts = map_chunks(score_chunk, predictions, references, workers, cfg.meteor_without_wordnet)
+    parts = map_chunks(score_chunk, predictions, references, workers, cfg.meteor_without_wordnet,
+                       initializer=reopen_wordnet_files if has_wordnet else None)
     values = np.concatenate(parts) if parts else np.zeros(0)
     settings = {"library": f"nltk {version('nltk')}", "alpha": ALPHA, "beta": BETA, "gamma": GAMMA,
                 "wordnet": has_wordnet, "tokenizer": tokenizer_desc, "aggregation": "mean of per-example scores"}

@@ -85,3 +85,23 @@ def test_worker_processes_give_identical_numbers(monkeypatch):
     (one,) = meteor.compute(preds, refs, ScoreConfig(workers=1))
     (two,) = meteor.compute(preds, refs, ScoreConfig(workers=3))
     np.testing.assert_array_equal(one.per_example, two.per_example)
+
+
+def test_forked_workers_read_wordnet_files_safely(monkeypatch):
+    # Words never looked up before in this process, so both workers read WordNet's data files at once;
+    # with shared (forked) file offsets they would read each other's lines.
+    import random
+
+    from nltk.corpus import wordnet
+
+    from dpbench.metrics import base
+
+    monkeypatch.setattr(base, "MIN_PAIRS_PER_WORKER", 50)
+    names = sorted(n for n in wordnet.all_lemma_names(pos="n") if n.isalpha())
+    rng = random.Random(11)
+    words = rng.sample(names, 3000)
+    preds = [" ".join(words[i:i + 10]) for i in range(0, 1500, 10)]
+    refs = [" ".join(words[i:i + 10]) for i in range(1500, 3000, 10)]
+    (two,) = meteor.compute(preds, refs, ScoreConfig(workers=2))
+    (one,) = meteor.compute(preds, refs, ScoreConfig(workers=1))
+    np.testing.assert_array_equal(one.per_example, two.per_example)
