@@ -21,7 +21,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+)
 
 from dpbench.llm.base import RetriesExhausted
 
@@ -101,7 +107,7 @@ async def call_with_retries(
             raise TransientError(f"no answer within {policy.attempt_timeout_s:g} s (per-attempt timeout)") from e
         except TransientError:
             raise
-        except Exception as e:  # noqa: BLE001 - classify decides what it is
+        except Exception as e:
             raise classify(e) from e
 
     retrying = AsyncRetrying(stop=stop, wait=wait, retry=retry_if_exception(_is_transient), reraise=True)

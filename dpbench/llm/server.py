@@ -20,6 +20,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 from dpbench.errors import BackendError
 
@@ -109,7 +110,7 @@ class ServerHandle:
                 self.process.kill()
                 self.process.wait(timeout_s)
 
-    def __enter__(self) -> ServerHandle:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -13,7 +13,7 @@ Faults (only on POST .../chat/completions, so `check()`'s GET /models stays clea
   "truncate" forwarded; the real answer is cut in half and the connection closed
 The draws come from random.Random(seed), so a plan gives the same fault sequence in the same order
 of arrival. The proxy runs its own event loop on a thread, so sync and async tests can both use it.
-`stats` counts: received, forwarded, forwarded_chat, and one key per fault kind. `auth_headers`
+`stats` counts: received, received_chat, forwarded, forwarded_chat, and one key per fault kind. `auth_headers`
 holds the distinct Authorization headers seen (to prove the key was sent).
 """
 
@@ -25,6 +25,7 @@ import random
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Self
 
 import httpx
 
@@ -103,7 +104,7 @@ class FaultProxy:
     def set_plan(self, plan: FaultPlan) -> None:
         self.plan, self._rng = plan, random.Random(plan.seed)
 
-    def start(self) -> FaultProxy:
+    def start(self) -> Self:
         self._thread.start()
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(30)
         return self
@@ -127,7 +128,7 @@ class FaultProxy:
             self._thread.join(30)
             self._loop.close()
 
-    def __enter__(self) -> FaultProxy:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -136,6 +137,7 @@ class FaultProxy:
     def draw_fault(self, req: HttpRequest) -> str | None:
         if not (req.method == "POST" and req.path.endswith("/chat/completions")):
             return None
+        self.stats["received_chat"] += 1
         if self.plan.always:
             return self.plan.always
         x, acc = self._rng.random(), 0.0

@@ -20,9 +20,11 @@ from dpbench.llm.retry import RetryPolicy, TransientError
 from tests.helpers.fault_proxy import FaultPlan, FaultProxy
 
 SAMPLING = Sampling(temperature=0.0, max_tokens=8, seed=7)
-# Real requests of 8 tokens take ~1 s here; 20 s per attempt leaves room for a busy machine while a
+# Real requests of 8 tokens take ~1 s here; 40 s per attempt leaves room for a busy machine while a
 # "hang" fault still costs only one timeout.
-FAST_POLICY = RetryPolicy(max_attempts=8, attempt_timeout_s=20.0, initial_wait_s=0.05, max_wait_s=2.0)
+FAST_POLICY = RetryPolicy(max_attempts=8, attempt_timeout_s=40.0, initial_wait_s=0.05, max_wait_s=2.0)
+# Where no hang is injected, a timeout only hurts: the shared 2-core CI machine can be very slow.
+PATIENT_POLICY = RetryPolicy(max_attempts=4, attempt_timeout_s=240.0, initial_wait_s=0.05, max_wait_s=2.0)
 
 
 def request(text: str) -> ChatRequest:
@@ -30,7 +32,7 @@ def request(text: str) -> ChatRequest:
 
 
 def backend_for(urls: list[str], model: str = "smollm2-135m", **kw) -> OpenAIBackend:
-    kw.setdefault("policy", FAST_POLICY)
+    kw.setdefault("policy", PATIENT_POLICY)
     return OpenAIBackend(model, urls, **kw)
 
 
@@ -150,8 +152,9 @@ def test_warm_cache_rerun_makes_zero_requests(llama_server, tmp_path):
     with FaultProxy(llama_server.base_url) as proxy:
         cold, cold_stats = asyncio.run(run_once())
         assert proxy.stats["forwarded_chat"] == 5 and cold_stats.requests == 5
+        received = proxy.stats["received"]
         warm, warm_stats = asyncio.run(run_once())
-        assert proxy.stats["forwarded_chat"] == 5 and proxy.stats["received"] == 5  # nothing new arrived
+        assert proxy.stats["received"] == received  # nothing new arrived
     assert warm == cold and warm_stats.cached == 5 and warm_stats.requests == 0
 
 
@@ -159,16 +162,18 @@ def test_warm_cache_rerun_makes_zero_requests(llama_server, tmp_path):
 def test_thirty_percent_mixed_faults_every_request_completes(llama_server):
     plan = FaultPlan({"429": 0.1, "500": 0.1, "hang": 0.05, "truncate": 0.05}, seed=3, retry_after_s=0.2)
     with FaultProxy(llama_server.base_url, plan) as proxy:
-        b = backend_for([proxy.base_url], model=llama_server.model)
+        b = backend_for([proxy.base_url], model=llama_server.model, policy=FAST_POLICY)
         responses = asyncio.run(generate_all(b, PROMPTS))
         stats = dict(proxy.stats)
     faults = sum(stats.get(k, 0) for k in ("429", "500", "hang", "truncate"))
     assert faults >= 3, stats  # the seed really injects faults of several kinds
     assert len(responses) == len(PROMPTS) and all(r.text for r in responses)
-    # Each fault costs exactly one extra attempt; every prompt reached the server exactly once
-    # (plus the truncated answers, which were computed and then cut).
-    assert sum(r.attempts - 1 for r in responses) == faults
-    assert stats["forwarded_chat"] == len(PROMPTS) + stats.get("truncate", 0)
+    # Every attempt is seen by the proxy: the attempts the backend reports add up exactly.
+    assert sum(r.attempts for r in responses) == stats["received_chat"]
+    # Each fault costs one extra attempt. (A real answer slower than the 40 s attempt timeout on an
+    # overloaded machine also costs one: hence >=, with the faults-only count as the usual case.)
+    assert sum(r.attempts - 1 for r in responses) >= faults
+    assert stats["received_chat"] - faults == stats["forwarded_chat"] - stats.get("truncate", 0)
 
 
 @pytest.mark.slow

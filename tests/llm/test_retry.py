@@ -8,7 +8,12 @@ import random
 import pytest
 
 from dpbench.llm.base import RetriesExhausted
-from dpbench.llm.retry import RetryPolicy, TransientError, call_with_retries, compute_wait
+from dpbench.llm.retry import (
+    RetryPolicy,
+    TransientError,
+    call_with_retries,
+    compute_wait,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -53,7 +58,7 @@ def test_non_transient_error_is_raised_at_once():
 
 
 def test_classify_can_make_an_error_transient():
-    attempt, calls = flaky([ConnectionResetError("dropped")])
+    attempt, _ = flaky([ConnectionResetError("dropped")])
     result, attempts = asyncio.run(call_with_retries(
         attempt, RetryPolicy(), classify=lambda e: TransientError(str(e)), describe="t"))
     assert (result, attempts) == ("ok", 2)

@@ -9,8 +9,7 @@ CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
     "{% if add_generation_prompt %}<|assistant|> {% endif %}"
 )
-WORDS = ("the a blender is loud quiet good bad easy to clean works fine I love it hate this book movie "
-         "great story slow fast read again never ever more less five stars one star system user assistant").split()
+WORDS = ["the", "a", "blender", "is", "loud", "quiet", "good", "bad", "easy", "to", "clean", "works", "fine", "I", "love", "it", "hate", "this", "book", "movie", "great", "story", "slow", "fast", "read", "again", "never", "ever", "more", "less", "five", "stars", "one", "star", "system", "user", "assistant"]
 
 
 def make_tiny_lm(seed: int = 0):
