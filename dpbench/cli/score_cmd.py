@@ -37,7 +37,7 @@ def score(
     fmt: str = typer.Option(None, "--format", help="Comma list of md,csv,json,html,latex (default md,csv,json,html)."),
     resamples: int = typer.Option(None, "--resamples", help="Bootstrap/permutation resamples (default 1000)."),
     seed: int = typer.Option(None, "--seed", help="Seed of the resampling (default 0)."),
-    recipe: str = typer.Option(None, "--recipe", help="Take defaults from this recipe's [score] section."),
+    recipe: str = typer.Option(None, "--recipe", help="Take defaults from this recipe's score section."),
     workers: int = typer.Option(None, "--workers", help="Processes for ROUGE/METEOR/BLEU (default: one per core)."),
 ) -> None:
     """Score runs: ROUGE/METEOR/BLEU/BERTScore(/judge) with settings, 95% CIs, paired tests, leaderboards."""
