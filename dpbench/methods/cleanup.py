@@ -28,8 +28,16 @@ def strip_quotes(text: str) -> str:
     return text
 
 
+def drop_echoed_prompt(text: str) -> str:
+    """Small models often echo the prompt's target block ("[Item Title]: ... [Review]:") before (or
+    instead of) the review: keep only what follows the last "[Review]:" label ("" when nothing does)."""
+    if "[Review]:" in text and not text.lstrip().startswith("[Review]:"):
+        return text.rsplit("[Review]:", 1)[1]
+    return text
+
+
 def clean_output(raw: str) -> str:
-    text = raw.strip()
+    text = drop_echoed_prompt(raw.strip())
     text = strip_prefix(text).strip()
     text = strip_quotes(text)
     return text.strip()

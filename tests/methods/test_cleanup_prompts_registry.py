@@ -22,6 +22,8 @@ from dpbench.methods.prompts import Truncation, cut_text, prompts_hash
     ("\"A\" and \"B\"", "\"A\" and \"B\""),  # not one wrapping pair
     ("My review: fine", "My review: fine"),  # only a leading label is removed
     ("", ""),
+    ("[Item Title]: X\n[Output Review Title]: Four Stars\n[Review]: Catchy riffs.", "Catchy riffs."),
+    ("[Item Title]: X\n[Output Review Rating]: 4.0\n[Review]:", ""),  # only an echo: empty, raw kept
 ])
 def test_clean_output(raw, clean):
     assert clean_output(raw) == clean
