@@ -57,7 +57,8 @@ def test_toy_pair_values():
 
 def test_multi_sentence_text_tokenizes_per_sentence():
     tokenize, desc = meteor.make_word_tokenizer()
-    assert tokenize("Great blender. Very loud, though.") == ("Great", "blender", ".", "Very", "loud", ",", "though", ".")
+    expected = ("Great", "blender", ".", "Very", "loud", ",", "though", ".")
+    assert tokenize("Great blender. Very loud, though.") == expected
     assert "punkt" in desc
 
 
