@@ -134,7 +134,8 @@ def bench_embed(args, recipe) -> dict:
             "cached_texts_per_s": round(len(texts) / warm, 1), "peak_rss_mb": round(peak_rss_mb())}
 
 
-def ablation_table(run_dir: Path, device: str = "cpu", split: str = "val") -> dict:
+def ablation_table(run_dir: Path, device: str = "cpu", split: str = "val", checkpoint: str = "best",
+                   limit: int | None = None) -> dict:
     """Val loss of a trained DEP run's best checkpoint, then of the same checkpoint with its history,
     difference or both embeddings zeroed (the evidence that the module uses the user's signal)."""
     import dataclasses
@@ -152,12 +153,12 @@ def ablation_table(run_dir: Path, device: str = "cpu", split: str = "val") -> di
     recipe = recipe_from_dict(spec.recipe)
     args = argparse.Namespace(model=spec.model, device=device)
     llm, tok, ph = load_llm(args, recipe.dep.n_slots)
-    module, meta = load_module(run_dir / "checkpoints" / "best", device)
+    module, meta = load_module(run_dir / "checkpoints" / checkpoint, device)
     con = connect(spec.data_path)
-    ids = select_example_ids(con, split, recipe.dep.max_val_examples)
+    ids = select_example_ids(con, split, limit or recipe.dep.max_val_examples)
     base = RunConfig(method="dep", data=Path(spec.data_path), recipe=recipe, model=spec.model)
     embedder = Embedder(recipe.dep.embedder)
-    out = {"run": str(run_dir), "split": split, "examples": len(ids), "best_step": meta.get("step")}
+    out = {"run": str(run_dir), "checkpoint": checkpoint, "split": split, "examples": len(ids), "step": meta.get("step")}
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     for ablate in ("none", "his", "diff", "both"):
         cfg = dataclasses.replace(base, ablate=ablate)
@@ -183,9 +184,12 @@ def main() -> None:
     ap.add_argument("--section", choices=sorted(SECTIONS))
     ap.add_argument("--json", type=Path)
     ap.add_argument("--ablation-run", type=Path, help="a trained DEP run dir: print its val-loss ablation table")
+    ap.add_argument("--ablation-checkpoint", default="best", help="best | last")
+    ap.add_argument("--ablation-limit", type=int, help="val examples (default: the recipe's max_val_examples)")
     args = ap.parse_args()
     if args.ablation_run:
-        res = ablation_table(args.ablation_run, args.device)
+        res = ablation_table(args.ablation_run, args.device, checkpoint=args.ablation_checkpoint,
+                             limit=args.ablation_limit)
         print(json.dumps(res, indent=2))
         if args.json:
             args.json.write_text(json.dumps(res, indent=2))
@@ -199,7 +203,7 @@ def main() -> None:
     results = {"device": args.device, "model": args.model, "recipe": args.recipe}
     for name in ("embed", "train", "generate"):
         cmd = [sys.executable, __file__, "--section", name] + [
-            a for k, v in vars(args).items() if k not in ("section", "json", "ablation_run") and v is not None
+            a for k, v in vars(args).items() if k not in ("section", "json") and not k.startswith("ablation") and v is not None
             for a in (f"--{k.replace('_', '-')}", str(v))]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
