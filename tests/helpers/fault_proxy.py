@@ -13,7 +13,8 @@ Faults (only on POST .../chat/completions, so `check()`'s GET /models stays clea
   "truncate" forwarded; the real answer is cut in half and the connection closed
 The draws come from random.Random(seed), so a plan gives the same fault sequence in the same order
 of arrival. The proxy runs its own event loop on a thread, so sync and async tests can both use it.
-`stats` counts: received, received_chat, forwarded, forwarded_chat, and one key per fault kind. `auth_headers`
+`stats` counts: received, received_chat, forwarded, forwarded_chat, abandoned (client gave up
+while the server worked; the upstream request is cancelled), and one key per fault kind. `auth_headers`
 holds the distinct Authorization headers seen (to prove the key was sent).
 """
 
@@ -179,7 +180,10 @@ class FaultProxy:
             await reader.read()  # until the client gives up and closes
             return False
         else:
-            status, ctype, body = await self._forward(req)
+            answer = await self._forward_unless_abandoned(req, reader)
+            if answer is None:
+                return False
+            status, ctype, body = answer
             if fault == "truncate":
                 writer.write(render_response(status, body[: len(body) // 2], content_length=len(body),
                                              content_type=ctype))
@@ -188,6 +192,20 @@ class FaultProxy:
             writer.write(render_response(status, body, content_type=ctype))
         await writer.drain()
         return True
+
+    async def _forward_unless_abandoned(self, req: HttpRequest, reader: asyncio.StreamReader):
+        """Forward, but cancel the upstream request when the client hangs up first (its timeout),
+        so an abandoned request does not keep a server slot busy."""
+        forward = asyncio.create_task(self._forward(req))
+        hangup = asyncio.create_task(reader.read(1))  # the client sends nothing while it waits
+        done, _ = await asyncio.wait({forward, hangup}, return_when=asyncio.FIRST_COMPLETED)
+        if forward in done:
+            hangup.cancel()
+            await asyncio.gather(hangup, return_exceptions=True)  # the reader is free again
+            return forward.result()
+        forward.cancel()
+        self.stats["abandoned"] += 1
+        return None
 
     async def _forward(self, req: HttpRequest) -> tuple[int, str, bytes]:
         headers = {k: v for k, v in req.headers.items()
