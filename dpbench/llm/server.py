@@ -66,7 +66,14 @@ def serve_forever(cfg: ServeConfig, *, ready_file: Path | None = None, parent_pi
     """Start the server and block until Ctrl-C/SIGTERM (or until `parent_pid` is gone)."""
     import xllamacpp
 
-    server = xllamacpp.Server(build_params(cfg))
+    params = build_params(cfg)
+    try:
+        server = xllamacpp.Server(params)
+    except RuntimeError as e:
+        raise BackendError(
+            f"llama.cpp could not start on {cfg.host}:{cfg.port} with {params.model.path} ({e}); "
+            "is the port already in use (try --port 0 or another port), or is the file not a GGUF model?"
+        ) from None
     address = str(server.listening_address).rstrip("/")
     base_url = f"{address}/v1"
     if ready_file is not None:

@@ -63,3 +63,15 @@ def test_server_exits_when_its_parent_dies():
     while answers(health) and time.monotonic() < deadline:
         time.sleep(0.25)
     assert not answers(health)
+
+
+@pytest.mark.slow
+def test_port_in_use_is_a_clear_error():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(BackendError, match=f"could not start on 127.0.0.1:{port}.*port already in use"):
+            start_server(port=port, parallel=1, ctx_per_slot=512)
