@@ -61,7 +61,8 @@ def naive_bleu(preds, refs):
     import sacrebleu
 
     return {"bleu": np.array([sacrebleu.corpus_bleu(preds, [refs]).score]),
-            "bleu_sentence": np.array([sacrebleu.sentence_bleu(p, [r]).score for p, r in zip(preds, refs, strict=True)])}
+            "bleu_sentence": np.array([sacrebleu.sentence_bleu(p, [r]).score
+                                       for p, r in zip(preds, refs, strict=True)])}
 
 
 def naive_meteor(preds, refs):
@@ -105,8 +106,8 @@ def run_worker(family: str, mode: str, n: int, out: str) -> None:
     _ensure_nltk_path()
     preds, refs, _ = load_pairs(n)
     fn = (lambda p, r: fast(family, p, r)) if mode == "fast" else NAIVE[family]
-    if family == "bertscore":
-        fn(preds[:8], refs[:8])  # model load and first-call set-up stay outside the timing
+    if family in ("bertscore", "meteor"):
+        fn(preds[:8], refs[:8])  # one-time start-up (model load; WordNet's ~10 s index load) stays outside
     t0, c0 = time.perf_counter(), cpu_seconds()
     values = fn(preds, refs)
     elapsed, cpu = time.perf_counter() - t0, cpu_seconds() - c0
