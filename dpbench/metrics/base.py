@@ -57,10 +57,6 @@ class MetricScores:
                             dict(self.extra))
 
 
-def as_float_array(values: list[float]) -> np.ndarray:
-    return np.asarray(values, dtype=np.float64)
-
-
 MIN_PAIRS_PER_WORKER = 1000
 
 
