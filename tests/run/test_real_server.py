@@ -36,25 +36,29 @@ def openai_cfg(make_cfg, server, proxy, **kw):
 
 
 def test_mixed_faults_complete_once_and_count_retries(make_cfg, quiet, response_cache, llama_server):
-    # 30% faults; seed 1 draws 500, truncate, 429 x3 and one hang among the first 17 chat requests
-    plan = FaultPlan({"429": 0.1, "500": 0.1, "hang": 0.04, "truncate": 0.06}, seed=1)
+    # 30% faults; with seed 39 the first 15 chat requests draw hang, 500, truncate, 500, truncate, 429, 429
+    # (the order of arrival decides which example gets which). Timeouts stay generous: on a busy 2-core
+    # machine a real answer can take tens of seconds, and a hang costs one timeout.
+    plan = FaultPlan({"429": 0.1, "500": 0.1, "hang": 0.04, "truncate": 0.06}, seed=39)
     with FaultProxy(llama_server.base_url, plan) as proxy:
-        cfg = openai_cfg(make_cfg, llama_server, proxy, run_id="faults", recipe=short_recipe(timeout_s=30))
+        recipe = short_recipe(timeout_s=60, **{"generation.max_retries": 10})
+        cfg = openai_cfg(make_cfg, llama_server, proxy, run_id="faults", recipe=recipe, limit=8, concurrency=2)
         run_dir = run_method(cfg, quiet, cache=response_cache)
         faults = sum(proxy.stats[k] for k in ("429", "500", "hang", "truncate"))
         lines = read_lines(run_dir)
-        assert len(lines) == 12 and len({r["example_id"] for r in lines}) == 12
-        assert all(r["error"] is None and r["raw"] for r in lines)
+        assert len(lines) == 8 and len({r["example_id"] for r in lines}) == 8
+        assert [r["error"] for r in lines if r["error"]] == [] and all(r["raw"] for r in lines)
         m = read_manifest(run_dir)
         assert m["status"] == "complete" and faults >= 4 and proxy.stats["hang"] >= 1
         # each injected fault costs one failed attempt; a slow real answer past the timeout may add more
-        assert m["usage"]["retries"] >= faults and m["usage"]["requests"] == 12
-        assert sum(r["attempts"] for r in lines) == 12 + m["usage"]["retries"]
+        assert m["usage"]["retries"] >= faults and m["usage"]["requests"] == 8
+        assert sum(r["attempts"] for r in lines) == 8 + m["usage"]["retries"]
 
         # warm cache: the same work under another run id sends nothing to the server
         proxy.set_plan(FaultPlan())
         before = proxy.stats["forwarded_chat"]
-        warm = run_method(openai_cfg(make_cfg, llama_server, proxy, run_id="warm"), quiet, cache=response_cache)
+        cfg = openai_cfg(make_cfg, llama_server, proxy, run_id="warm", recipe=recipe, limit=8, concurrency=2)
+        warm = run_method(cfg, quiet, cache=response_cache)
         assert proxy.stats["forwarded_chat"] == before
         by_id = lambda rows: {r["example_id"]: r["prediction"] for r in rows}
         assert by_id(read_lines(warm)) == by_id(lines)
