@@ -45,14 +45,21 @@ def create_history(con: duckdb.DuckDBPyConnection) -> None:
                                    RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c
              FROM reviews) GROUP BY ALL"""
     )
+    # position without a window over the history rows: rank each user's reviews newest first (rn,
+    # ties by review_id as in examples); the reviews at or after a target are exactly ranks 1..c where c
+    # is the largest rank sharing the target's timestamp, so the history is ranks > c, position rn - c - 1.
     con.execute(
         """CREATE TABLE history AS
-           WITH h AS (
-             SELECT e.example_id, e.category, e.target_ts,
-                    row_number() OVER (PARTITION BY e.example_id ORDER BY r.ts DESC, r.review_id DESC) - 1 AS position,
-                    r.review_id, r.item_id, r.ts
-             FROM examples e JOIN reviews r
-               ON r.category = e.category AND r.user_id = e.user_id AND r.ts < e.target_ts)
+           WITH s AS (
+             SELECT category, user_id, review_id, item_id, ts,
+                    row_number() OVER (PARTITION BY category, user_id ORDER BY ts DESC, review_id DESC) AS rn
+             FROM reviews),
+           c AS (SELECT category, user_id, ts, max(rn) AS c FROM s GROUP BY ALL),
+           e AS (SELECT e.example_id, e.category, e.user_id, e.target_ts, c.c FROM examples e
+                 JOIN c ON c.category = e.category AND c.user_id = e.user_id AND c.ts = e.target_ts),
+           h AS (
+             SELECT e.example_id, e.category, e.target_ts, s.rn - e.c - 1 AS position, s.review_id, s.item_id, s.ts
+             FROM e JOIN s ON s.category = e.category AND s.user_id = e.user_id AND s.rn > e.c)
            SELECT h.example_id, h.position, h.review_id, h.item_id, h.ts,
                   greatest(coalesce(c.c, 0) - 1, 0)::INTEGER AS n_peers
            FROM h ASOF LEFT JOIN _item_cum c ON c.category = h.category AND c.item_id = h.item_id AND c.ts < h.target_ts"""
