@@ -87,11 +87,17 @@ def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def save_tables(con: duckdb.DuckDBPyConnection, path: Path, max_peers_per_item: int | None) -> None:
-    """Copy the public tables into the database file, then add the peers view there."""
+def attach_output(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Make the database file the default for new tables, so the public tables are written once,
+    straight to disk; the work tables stay in memory and are still found by name."""
     con.execute(f"ATTACH '{path}' AS bench")
-    for t in (*PUBLIC_TABLES, "build_info"):
-        con.execute(f"CREATE TABLE bench.{t} AS SELECT * FROM {t}")
+    con.execute("USE bench")
+    con.execute("SET search_path = 'bench.main,memory.main'")
+
+
+def save_tables(con: duckdb.DuckDBPyConnection, path: Path, max_peers_per_item: int | None) -> None:
+    """Detach the finished database file, then add the peers view there."""
+    con.execute("USE memory")
     con.execute("DETACH bench")
     out = duckdb.connect(str(path))
     try:
@@ -212,10 +218,11 @@ def build_benchmark(
                     + ". Relax the thresholds (e.g. data.user_min_reviews, data.item_min_users) or use more data."
                 )
             say("writing tables")
+            attach_output(con, tmp)
             create_public_tables(con, d.n_targets)
             peers.create_history(con)
             for t in _WORK_TABLES:
-                con.execute(f"DROP TABLE IF EXISTS {t}")
+                con.execute(f"DROP TABLE IF EXISTS memory.main.{t}")
             report.counts = collect_counts(con)
             report.peers = peers.peer_stats(con)
             report.fingerprint = compute_fingerprint(con)
