@@ -152,13 +152,19 @@ def stage_files(
         table = "stage_reviews" if rf.kind == "reviews" else "stage_meta"
         if rf.schema != "empty":
             sql = review_select_sql(file_id, rf) if rf.kind == "reviews" else meta_select_sql(file_id, rf)
-            for chunk in iter_line_batches(rf.path, hasher=hasher):
-                n_lines = max(n_lines, int(chunk["line"][-1].as_py())) if len(chunk) else n_lines
-                con.register("chunk", chunk)
+            if strict:  # one query per block, so the build stops at the first block with a bad line
+                for chunk in iter_line_batches(rf.path, hasher=hasher):
+                    n_lines = max(n_lines, int(chunk["line"][-1].as_py())) if len(chunk) else n_lines
+                    con.register("chunk", chunk)
+                    con.execute(f"INSERT INTO {table} {sql}")
+                    con.unregister("chunk")
+                    raise_first_reject(con, files, table, file_id)
+            else:  # one streaming query per file: half the CPU of a query per block
+                last = [0]
+                con.register("chunk", stream_lines(rf.path, hasher, last))
                 con.execute(f"INSERT INTO {table} {sql}")
                 con.unregister("chunk")
-                if strict:
-                    raise_first_reject(con, files, table, file_id)
+                n_lines = last[0]
         size = rf.path.stat().st_size
         con.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -166,6 +172,22 @@ def stage_files(
         )
         stats.lines += n_lines
     return stats
+
+
+def stream_lines(path: Path, hasher, last: list[int]):
+    """The file's numbered lines as one Arrow stream (read lazily, block by block); `last[0]` ends
+    up as the last line number seen."""
+    import pyarrow as pa
+
+    schema = pa.schema([("line", pa.int64()), ("text", pa.large_string())])
+
+    def batches():
+        for chunk in iter_line_batches(path, hasher=hasher):
+            if len(chunk):
+                last[0] = max(last[0], int(chunk["line"][-1].as_py()))
+            yield from chunk.cast(schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def raise_first_reject(
