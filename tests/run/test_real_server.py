@@ -64,15 +64,6 @@ def test_mixed_faults_complete_once_and_count_retries(make_cfg, quiet, response_
         assert by_id(read_lines(warm)) == by_id(lines)
 
 
-def test_greedy_is_deterministic_without_cache(make_cfg, quiet, llama_server):
-    with FaultProxy(llama_server.base_url) as proxy:
-        a = run_method(openai_cfg(make_cfg, llama_server, proxy, run_id="a", limit=4, no_cache=True), quiet)
-        b = run_method(openai_cfg(make_cfg, llama_server, proxy, run_id="b", limit=4, no_cache=True), quiet)
-        assert proxy.stats["forwarded_chat"] >= 8 == sum(read_manifest(d)["usage"]["requests"] for d in (a, b))
-    by_id = lambda d: {r["example_id"]: r["raw"] for r in read_lines(d)}
-    assert by_id(a) == by_id(b) and len(by_id(a)) == 4
-
-
 def test_401_fails_at_once(make_cfg, quiet, response_cache, llama_server):
     with FaultProxy(llama_server.base_url, FaultPlan(always="401")) as proxy:
         t0 = time.monotonic()
