@@ -24,12 +24,19 @@ Step = dict  # {"step": str, "rows": int, "users": int, "items": int}
 _NS_CLASS = r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 
 
+def needs_normalize_sql(col: str) -> str:
+    """True when Python's whitespace normalization would change the text."""
+    return f"(starts_with({col}, ' ') OR ends_with({col}, ' ') OR regexp_matches({col}, '{_NS_CLASS}|  '))"
+
+
+def rewrite_whitespace_sql(col: str) -> str:
+    return f"trim(regexp_replace({col}, '{WS_CLASS}*{_NS_CLASS}{WS_CLASS}*|  +', ' ', 'g'), ' ')"
+
+
 def normalize_sql(col: str) -> str:
     """Python's re.sub(r'\\s+', ' ', text.strip()) in SQL (same whitespace set). Rewriting every
     single space is slow, so only runs that change are replaced, and only in texts that have one."""
-    bad_run = f"{WS_CLASS}*{_NS_CLASS}{WS_CLASS}*|  +"
-    return (f"CASE WHEN starts_with({col}, ' ') OR ends_with({col}, ' ') OR regexp_matches({col}, '{_NS_CLASS}|  ') "
-            f"THEN trim(regexp_replace({col}, '{bad_run}', ' ', 'g'), ' ') ELSE {col} END")
+    return f"CASE WHEN {needs_normalize_sql(col)} THEN {rewrite_whitespace_sql(col)} ELSE {col} END"
 
 
 def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: bool = True) -> Step:
@@ -63,17 +70,20 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
     hashes of the raw and the whitespace-normalized text (what the dedup walks compare), and the
     normalized text only where it differs from the raw one. Texts stay in stage_reviews (rv points
     at them by file_id, line), so the one big column is stored once."""
-    n_chars = "length(text)" if d.semantics == "paper" else "length(ntext)"
+    n_chars = "length(text)" if d.semantics == "paper" else "length(coalesce(ntext, text))"
     item_ok = "item_kept" if d.require_metadata else "(item_kept OR NOT has_meta)"
     title_ok = "AND title <> ''" if d.require_review_title else ""
     con.execute(
         f"""CREATE TABLE rv AS
             SELECT substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) AS review_id,
                    file_id, line, category, user_id, item_id, rating, title, ts,
-                   hash(text) AS th_raw, hash(ntext) AS th_norm, CASE WHEN ntext <> text THEN ntext END AS ntext
+                   th_raw, CASE WHEN ntext IS NULL THEN th_raw ELSE hash(ntext) END AS th_norm, ntext
             FROM (
+              -- ntext: the normalized text, only where it differs (the check is one regex scan, done once)
               SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.rating, s.title, s.ts, s.text,
-                     {normalize_sql("s.text")} AS ntext,
+                     hash(s.text) AS th_raw,
+                     CASE WHEN {needs_normalize_sql("s.text")} THEN nullif({rewrite_whitespace_sql("s.text")}, s.text) END
+                       AS ntext,
                      k.item_id IS NOT NULL AS item_kept, m.item_id IS NOT NULL AS has_meta
               FROM stage_reviews s
               LEFT JOIN items_kept k ON k.category = s.category AND k.item_id = s.item_id
