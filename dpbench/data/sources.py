@@ -148,18 +148,22 @@ def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator[
     try:
         with open_binary(path) as f:
             while True:
-                data = f.read(block)
-                if not data:
+                # A fresh buffer per block, filled in place (the Arrow arrays of the last block still
+                # point into the previous one): the text is never copied in Python.
+                buf = bytearray(len(rest) + block)
+                buf[: len(rest)] = rest
+                got = read_into(f, memoryview(buf)[len(rest):])
+                if got == 0:
                     break
+                end = len(rest) + got
                 if hasher is not None:
-                    hasher.update(data)
-                buf = rest + data
-                cut = buf.rfind(b"\n")
+                    hasher.update(memoryview(buf)[len(rest): end])
+                cut = buf.rfind(b"\n", 0, end)
                 if cut < 0:
-                    rest = buf
+                    rest = bytes(buf[:end])
                     continue
-                rest = buf[cut + 1:]
-                table, n = lines_to_table(buf[: cut + 1], first_line)
+                rest = bytes(buf[cut + 1: end])
+                table, n = lines_to_table(memoryview(buf)[: cut + 1], first_line)
                 first_line += n
                 if table is not None:
                     yield table
@@ -171,7 +175,18 @@ def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator[
             yield table
 
 
-def lines_to_table(buf: bytes, first_line: int):
+def read_into(f, view: memoryview) -> int:
+    """Fill `view` from f (gzip and plain reads may return less than asked); the bytes read."""
+    pos = 0
+    while pos < len(view):
+        n = f.readinto(view[pos:])
+        if not n:
+            break
+        pos += n
+    return pos
+
+
+def lines_to_table(buf, first_line: int):
     """Split a buffer of complete lines (ending in \\n) into an Arrow table without a Python loop.
 
     Each value keeps its line end (JSON parsing ignores trailing whitespace), so the Arrow array
