@@ -94,7 +94,7 @@ def ensure_converted(source: ModelSource) -> Path:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
     gguf = Path(source.gguf or "")
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")  # per process: two converters never collide
     shutil.rmtree(tmp, ignore_errors=True)
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     deq = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
@@ -112,8 +112,11 @@ def ensure_converted(source: ModelSource) -> Path:
     model.save_pretrained(str(tmp), safe_serialization=True)
     tok.save_pretrained(str(tmp))
     (tmp / "dpbench_source.json").write_text(json.dumps({"gguf": str(gguf), "name": source.name}))
+    if (out / "model.safetensors").exists():  # another process finished first: keep its copy
+        shutil.rmtree(tmp, ignore_errors=True)
+        return out
     shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    os.replace(tmp, out)
     return out
 
 
