@@ -1,7 +1,8 @@
 """`dpbench quickstart`: the whole experiment on the embedded default, offline, on a CPU.
 
-sample raw files → data/sample (build-data) → nonpersonal, rag, pag (local transformers backend), dpl
-(OpenAI-compatible path against a llama.cpp server started here), dep (train + generate) on a slice of
+sample raw files → data/sample (build-data) → nonpersonal, rag, pag and dpl through the OpenAI-compatible
+path against a llama.cpp server started here (`--backend local` runs the first three in-process with
+transformers), dep (train + generate with transformers) on a slice of
 the test split → score → leaderboard. Every stage is the same library call the CLI commands make, and
 each resumes: running quickstart again reuses the benchmark, finished predictions and the caches.
 """
@@ -25,6 +26,7 @@ class QuickstartConfig:
     recipe: str = "quickstart"
     model: str = "smollm2-135m"
     methods: tuple[str, ...] = ALL_METHODS
+    backend: str = "openai"  # for nonpersonal/rag/pag; dpl always goes through the server
     rebuild: bool = False
 
 
@@ -49,26 +51,35 @@ def ensure_benchmark(cfg: QuickstartConfig, console) -> None:
 
 
 def run_prompt_methods(cfg: QuickstartConfig, recipe, console, result: QuickstartResult) -> None:
+    """All prompt methods go through the OpenAI-compatible path against one llama.cpp server started
+    here (the fastest engine on a CPU); `--backend local` runs nonpersonal/rag/pag in-process instead."""
     from dpbench.llm.server import start_server
     from dpbench.run import run_method
     from dpbench.run_config import RunConfig
 
     base = dict(data=cfg.data, recipe=recipe, split="test", limit=cfg.limit, out=cfg.out)
-    for method in [m for m in ("nonpersonal", "rag", "pag") if m in cfg.methods]:
-        console.print(f"[bold]2/4 run[/] {method} (local transformers backend, {cfg.model})")
-        t0 = time.perf_counter()
-        result.run_dirs[method] = run_method(
-            RunConfig(method=method, backend="local", model=cfg.model, **base), console)
-        result.timings[f"run {method}"] = time.perf_counter() - t0
-    if "dpl" in cfg.methods:
-        console.print(f"[bold]2/4 run[/] dpl (OpenAI-compatible path → `dpbench serve --model {cfg.model}` on loopback)")
-        t0 = time.perf_counter()
-        with start_server(cfg.model, parallel=recipe.generation.concurrency) as server:
-            result.timings["serve start"] = time.perf_counter() - t0
-            result.run_dirs["dpl"] = run_method(
-                RunConfig(method="dpl", backend="openai", model=server.model, base_urls=(server.base_url,), **base),
-                console)
-        result.timings["run dpl"] = time.perf_counter() - t0
+    methods = [m for m in ("nonpersonal", "rag", "pag", "dpl") if m in cfg.methods]
+    if cfg.backend == "local":
+        for method in [m for m in methods if m != "dpl"]:
+            console.print(f"[bold]2/4 run[/] {method} (local transformers backend, {cfg.model})")
+            t0 = time.perf_counter()
+            result.run_dirs[method] = run_method(
+                RunConfig(method=method, backend="local", model=cfg.model, **base), console)
+            result.timings[f"run {method}"] = time.perf_counter() - t0
+        methods = [m for m in methods if m == "dpl"]
+    if not methods:
+        return
+    t0 = time.perf_counter()
+    with start_server(cfg.model, parallel=recipe.generation.concurrency) as server:
+        result.timings["serve start"] = time.perf_counter() - t0
+        console.print(f"[bold]2/4 serve[/]: `dpbench serve --model {cfg.model}` at {server.base_url}")
+        for method in methods:
+            console.print(f"[bold]2/4 run[/] {method} (OpenAI-compatible backend → {server.base_url})")
+            t0 = time.perf_counter()
+            result.run_dirs[method] = run_method(
+                RunConfig(method=method, backend="openai", model=server.model, base_urls=(server.base_url,),
+                          **base), console)
+            result.timings[f"run {method}"] = time.perf_counter() - t0
 
 
 def run_dep_method(cfg: QuickstartConfig, recipe, console, result: QuickstartResult) -> None:
