@@ -111,8 +111,8 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
     """reviews, items, examples (history: dpbench/data/peers.py create_history)."""
     con.execute(
         f"""CREATE TABLE reviews AS
-            SELECT s.review_id, s.user_id, s.item_id, r.rating, r.title, {filters.text_sql('r', 't')} AS text, s.ts, s.category
-            FROM seq s JOIN rv r USING (review_id) JOIN stage_reviews t ON t.file_id = r.file_id AND t.line = r.line"""
+            SELECT s.review_id, s.user_id, s.item_id, r.rating, r.title, t.text, s.ts, s.category
+            FROM seq s JOIN rv r USING (review_id) JOIN ({filters.texts_sql('seq')}) t USING (review_id)"""
     )
     con.execute(
         """CREATE TABLE items AS

@@ -93,9 +93,10 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
     )
 
 
-def text_sql(rv: str, stage: str) -> str:
-    """The normalized text of an rv row joined to its stage_reviews row (rv keeps it only where it differs)."""
-    return f"coalesce({rv}.ntext, {stage}.text)"
+def texts_sql(ids: str) -> str:
+    """(review_id, normalized text) for the review ids of table `ids`, read back from stage_reviews."""
+    return f"""SELECT r.review_id, coalesce(r.ntext, s.text) AS text FROM rv r SEMI JOIN {ids} USING (review_id)
+               JOIN stage_reviews s ON s.file_id = r.file_id AND s.line = r.line"""
 
 
 def create_dropped_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str) -> int:
