@@ -6,25 +6,20 @@ from RAG only by the profile, and DPL differs from PAG only by what its profile 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from dpbench.data.examples import Example
 from dpbench.llm.client import CallLog
 from dpbench.methods.base import MethodContext, MethodResult, call_llm, finish
 from dpbench.methods.prompts import build_generation, build_pag_summary
+from dpbench.methods.rag import Rag
 from dpbench.methods.retrieval import retrieve, trace_ranked
-from dpbench.recipes import Recipe
 
 
-class Pag:
+class Pag(Rag):
+    """RAG's retrieval and settings, plus one profile-summary call before generation."""
+
     name: ClassVar[str] = "pag"
-    needs_peers: ClassVar[bool] = False
-
-    def uses_embedder(self, recipe: Recipe) -> bool:
-        return recipe.rag.retriever == "dense"
-
-    def describe(self, recipe: Recipe) -> dict[str, Any]:
-        return {"rag": recipe.rag.model_dump()}
 
     async def predict(self, example: Example, ctx: MethodContext) -> MethodResult:
         cut = ctx.truncation()
