@@ -260,7 +260,7 @@ def print_leaderboard(board: Leaderboard, console) -> None:
             t = Table(title=f"{g.title} · {', '.join(models)}", title_justify="left", box=box.SIMPLE_HEAD)
             t.add_column("metric", no_wrap=True)
             for r in g.rows:
-                t.add_column(escape(row_label(r).replace(" (baseline)", "\n(baseline)")), justify="right")
+                t.add_column(escape(row_label(r)), justify="right")  # rich wraps it only when it must
             for m in board.metrics:
                 t.add_row(SPECS[m].label, *[escape(compact_cell(m, r.cells.get(m))) for r in g.rows])
             t.add_row("coverage", *[f"{r.coverage:.0%}" + (" ⚠" if "incomplete" in r.flags else "")
