@@ -92,14 +92,15 @@ def bench_train(args, recipe) -> dict:
 
 
 def bench_generate(args, recipe) -> dict:
-    from dpbench.methods.dep.generate import GenSettings, generate_batch
+    from dpbench.llm.base import Sampling
+    from dpbench.methods.dep.generate import generate_batch
     from dpbench.methods.dep.model import DepModule, DepModuleConfig
 
     d = recipe.dep
     llm, tok, ph = load_llm(args, d.n_slots)
     items = real_items(args, recipe, tok, d.gen_batch_size)
     module = DepModule(DepModuleConfig(items[0].inputs.his.shape[1], llm.config.hidden_size, d.n_slots)).to(args.device)
-    s = GenSettings(max_new_tokens=args.new_tokens)
+    s = Sampling(max_tokens=args.new_tokens)
     out = {}
     for label, groups in (("one_at_a_time", [[it] for it in items]), ("batched", [items])):
         t0, c0 = time.perf_counter(), time.process_time()

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from dpbench.llm.base import Sampling
 from dpbench.methods.dep.batches import DepItem, collate_generate
-from dpbench.methods.dep.generate import GenSettings, generate_batch
+from dpbench.methods.dep.generate import generate_batch
 from dpbench.methods.dep.inputs import DepInputs
 from dpbench.methods.dep.model import (
     DepModule,
@@ -108,7 +109,7 @@ def test_masked_slot_content_has_no_effect_on_generation():
         for k, tid in enumerate(ph):
             pos = (batch["input_ids"][row] == tid).nonzero()[0, 0]
             assert int(batch["attention_mask"][row, pos]) == (1 if k < 2 else 0)
-    s = GenSettings(max_new_tokens=6)
+    s = Sampling(max_tokens=6)
     out1 = [o.text for o in generate_batch(module, llm, tok, items, ph, s, "cpu")]
     for it in items:
         it.inputs.his[1] += 5.0  # change only the masked slot
@@ -124,7 +125,7 @@ def test_batched_generation_matches_one_at_a_time():
     llm = make_tiny_llm(len(tok) - 4)
     module = DepModule(DepModuleConfig(dim=8, hidden=32, n_slots=2))
     items = _items(tok, ph, mask=(True, True))
-    s = GenSettings(max_new_tokens=8)
+    s = Sampling(max_tokens=8)
     together = [o.text for o in generate_batch(module, llm, tok, items, ph, s, "cpu")]
     alone = [generate_batch(module, llm, tok, [it], ph, s, "cpu")[0].text for it in items]
     assert together == alone

@@ -11,16 +11,9 @@ from dataclasses import dataclass
 
 import torch
 
+from dpbench.llm.base import Sampling
 from dpbench.methods.dep.batches import DepItem, collate_generate
 from dpbench.methods.dep.model import embed_with_soft_prompts
-
-
-@dataclass(frozen=True)
-class GenSettings:
-    temperature: float = 0.0
-    top_p: float = 1.0
-    max_new_tokens: int = 64
-    seed: int = 42
 
 
 @dataclass
@@ -33,7 +26,7 @@ class GenOutput:
 
 @torch.no_grad()
 def generate_batch(module, llm, tokenizer, items: list[DepItem], placeholder_ids: list[int],
-                   settings: GenSettings, device) -> list[GenOutput]:
+                   settings: Sampling, device) -> list[GenOutput]:
     """Greedy when temperature is 0, else seeded nucleus sampling (seed reset per batch, so a
     resumed run draws the same samples for the same batch)."""
     module.eval()
@@ -41,7 +34,7 @@ def generate_batch(module, llm, tokenizer, items: list[DepItem], placeholder_ids
     batch = collate_generate(items, pad_id, placeholder_ids, device)
     soft, _, _ = module(batch["his"], batch["diff"], batch["mask"])
     embeds = embed_with_soft_prompts(llm, batch["input_ids"], placeholder_ids, soft)
-    kwargs = {"max_new_tokens": settings.max_new_tokens, "pad_token_id": pad_id,
+    kwargs = {"max_new_tokens": settings.max_tokens, "pad_token_id": pad_id,
               "eos_token_id": tokenizer.eos_token_id}
     if settings.temperature > 0:
         torch.manual_seed(settings.seed)

@@ -207,12 +207,13 @@ def evaluate_val(cfg: RunConfig, con, module, llm, tok, embedder, ph_ids, device
 def generate_all(cfg: RunConfig, con, run, spec, todo: list[str], module, llm, tok, embedder, ph_ids, device,
                  console) -> None:
     """Generate in batches, appending one PredictionRecord per example as each batch finishes."""
+    from dpbench.llm.base import Sampling
     from dpbench.methods.cleanup import clean_output
-    from dpbench.methods.dep.generate import GenSettings, generate_batch
+    from dpbench.methods.dep.generate import generate_batch
     from dpbench.schema import PredictionRecord, Usage
 
     g, dr = cfg.recipe.generation, cfg.recipe.dep
-    settings = GenSettings(g.temperature, g.top_p, g.max_tokens, g.seed)
+    settings = Sampling(g.temperature, g.top_p, g.max_tokens, g.seed)
     ckpt = str(cfg.checkpoint) if cfg.checkpoint else str(run.path / "checkpoints" / "best")
     bs = dr.gen_batch_size
     _say(console, f"DEP: generating {len(todo)} examples ({cfg.split}) in batches of {bs}")
