@@ -58,3 +58,13 @@ def make_run(run_dir: Path, data: Path, predictions: dict[str, str] | list[dict]
 
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def make_paired_outputs(tmp_path: Path) -> Path:
+    """30 examples; a nonpersonal run far from the references and a rag run close to them (significant)."""
+    refs = {f"e{i:02d}": f"{TOY_REF} Review number {i} says the motor is strong." for i in range(30)}
+    bench = make_benchmark(tmp_path / "data" / "toy", refs)
+    out = tmp_path / "outputs"
+    make_run(out / "np", bench, {k: "A product." for k in refs}, method="nonpersonal")
+    make_run(out / "rag", bench, {k: v.replace("The", "This") for k, v in refs.items()}, method="rag")
+    return out

@@ -10,7 +10,14 @@ from rouge_score import rouge_scorer
 from dpbench.errors import DpbenchError
 from dpbench.metrics.config import ScoreConfig
 from dpbench.score import score_runs
-from tests.score.helpers import TOY_HYP, TOY_REF, make_benchmark, make_run, read_json
+from tests.score.helpers import (
+    TOY_HYP,
+    TOY_REF,
+    make_benchmark,
+    make_paired_outputs,
+    make_run,
+    read_json,
+)
 
 REFS = {
     "e1": TOY_REF,
@@ -151,11 +158,7 @@ def test_shards_are_merged_into_one_run(tmp_path, bench):
 
 
 def test_baseline_paired_markers(tmp_path):
-    refs = {f"e{i:02d}": f"{TOY_REF} Review number {i} says the motor is strong." for i in range(30)}
-    bench = make_benchmark(tmp_path / "data" / "toy", refs)
-    out = tmp_path / "outputs"
-    make_run(out / "np", bench, {k: "A product." for k in refs}, method="nonpersonal")
-    make_run(out / "rag", bench, {k: v.replace("The", "This") for k, v in refs.items()}, method="rag")
+    out = make_paired_outputs(tmp_path)
     board = score_runs([out], FAST.with_(baseline="nonpersonal"))
     rows = {r.method: r for r in board.groups[0].rows}
     assert rows["nonpersonal"].is_baseline and rows["nonpersonal"].cells["rouge1"].marker == ""

@@ -6,7 +6,7 @@ from rich.console import Console
 
 from dpbench.leaderboard import print_leaderboard
 from dpbench.score import score_runs
-from tests.score.helpers import TOY_REF, make_benchmark, make_run
+from tests.score.helpers import make_paired_outputs
 from tests.score.test_score_runs import FAST
 
 
@@ -17,11 +17,7 @@ def render(board, width: int) -> str:
 
 
 def test_narrow_terminal_transposes_and_wide_terminal_lists_runs(tmp_path):
-    refs = {f"e{i:02d}": f"{TOY_REF} Review number {i} says the motor is strong." for i in range(30)}
-    bench = make_benchmark(tmp_path / "data" / "toy", refs)
-    out = tmp_path / "outputs"
-    make_run(out / "np", bench, {k: "A product." for k in refs}, method="nonpersonal")
-    make_run(out / "rag", bench, {k: v.replace("The", "This") for k, v in refs.items()}, method="rag")
+    out = make_paired_outputs(tmp_path)
     board = score_runs([out], FAST.with_(baseline="nonpersonal", write_files=False))
     rag_r1 = board.groups[0].rows[1].cells["rouge1"]
     narrow = render(board, 80)
