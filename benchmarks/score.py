@@ -1,10 +1,13 @@
 """Speed of dpbench's metrics vs a naive per-example loop through the same libraries (not a test).
 
-    .venv/bin/python benchmarks/score.py [--n 10000] [--bertscore-n 1000] [--only rouge,bleu,meteor,bertscore]
+    .venv/bin/python benchmarks/score.py [--n 10000] [--bertscore-n 1000] [--only rouge,bleu,meteor,bertscore,bertscore-runs]
 
 Pairs: each reference is a real review (../shared/data/real, Musical Instruments 2014 5-core), its
 "prediction" another user's review of the same item; synthetic text when that file is absent. For each
 metric it times both paths, checks the numbers are identical (max |diff|), and prints examples/s.
+`bertscore-runs` is what `dpbench score outputs/` meets: RUNS runs on the same references (each run's
+predictions are other, distinct reviews), scored per example naively vs in one shared call (each
+reference embedded once).
 """
 
 from __future__ import annotations
@@ -91,9 +94,36 @@ def naive_bertscore(preds, refs):
     return {"bertscore_f1": np.array([float(scorer.score([p], [r])[2][0]) for p, r in zip(preds, refs, strict=True)])}
 
 
+RUNS = 5
+
+
+def several_runs(preds, refs):
+    """RUNS distinct prediction sets on the same references (run 0: `preds`; run k: the predictions of the
+    next block of pairs, whose texts differ)."""
+    return load_pairs(len(refs) * RUNS)[0], refs * RUNS
+
+
+def naive_bertscore_runs(preds, refs):
+    return naive_bertscore(*several_runs(preds, refs))
+
+
+def fast_bertscore_runs(preds, refs):
+    from dpbench.metrics import bertscore
+    from dpbench.metrics.config import ScoreConfig
+
+    cfg, n = ScoreConfig(), len(refs)
+    all_preds, all_refs = several_runs(preds, refs)
+    with bertscore.shared_pairs(all_preds, all_refs, cfg):
+        parts = [bertscore.compute(all_preds[k * n:(k + 1) * n], refs, cfg)[0].per_example for k in range(RUNS)]
+    return {"bertscore_f1": np.concatenate(parts)}
+
+
 def fast(family, preds, refs):
     from dpbench.metrics import get_compute
     from dpbench.metrics.config import ScoreConfig
+
+    if family == "bertscore-runs":
+        return fast_bertscore_runs(preds, refs)
 
     cols = get_compute(family)(preds, refs, ScoreConfig())
     return {c.spec.name: (np.array([c.value()]) if c.spec.aggregation == "corpus" else c.per_example) for c in cols}
@@ -106,7 +136,7 @@ def run_worker(family: str, mode: str, n: int, out: str) -> None:
     _ensure_nltk_path()
     preds, refs, _ = load_pairs(n)
     fn = (lambda p, r: fast(family, p, r)) if mode == "fast" else NAIVE[family]
-    if family in ("bertscore", "meteor"):
+    if family in ("bertscore", "bertscore-runs", "meteor"):
         fn(preds[:8], refs[:8])  # one-time start-up (model load; WordNet's ~10 s index load) stays outside
     t0, c0 = time.perf_counter(), cpu_seconds()
     values = fn(preds, refs)
@@ -122,7 +152,8 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-NAIVE = {"rouge": naive_rouge, "bleu": naive_bleu, "meteor": naive_meteor, "bertscore": naive_bertscore}
+NAIVE = {"rouge": naive_rouge, "bleu": naive_bleu, "meteor": naive_meteor, "bertscore": naive_bertscore,
+         "bertscore-runs": naive_bertscore_runs}
 
 
 def measure(family: str, mode: str, n: int, tmp: Path) -> tuple[float, float, dict[str, np.ndarray]]:
@@ -140,7 +171,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--bertscore-n", type=int, default=1_000)
-    ap.add_argument("--only", default="rouge,bleu,meteor,bertscore")
+    ap.add_argument("--runs-n", type=int, default=200, help="references in the bertscore-runs case")
+    ap.add_argument("--only", default="rouge,bleu,meteor,bertscore,bertscore-runs")
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -157,9 +189,10 @@ def main() -> None:
           f"{'naive ex/cpu-s':>15} {'dpbench ex/cpu-s':>17} {'cpu speed-up':>13} {'max |diff|':>11}")
     with tempfile.TemporaryDirectory() as tmp:
         for family in args.only.split(","):
-            n = args.bertscore_n if family == "bertscore" else args.n
+            n = {"bertscore": args.bertscore_n, "bertscore-runs": args.runs_n}.get(family, args.n)
             t_naive, c_naive, theirs = measure(family, "naive", n, Path(tmp))
             t_fast, c_fast, ours = measure(family, "fast", n, Path(tmp))
+            n = n * RUNS if family == "bertscore-runs" else n  # pairs scored
             diff = max(float(np.max(np.abs(ours[k] - theirs[k]))) for k in theirs)
             print(f"{family:<10} {n:>6} {n / t_naive:>11.1f} {n / t_fast:>13.1f} {t_naive / t_fast:>8.1f}x "
                   f"{n / c_naive:>15.1f} {n / c_fast:>17.1f} {c_naive / c_fast:>12.1f}x {diff:>11.2e}", flush=True)

@@ -176,6 +176,17 @@ def leaderboard_dir(paths: list[Path], cfg: ScoreConfig, results: list[RunResult
     return Path("outputs")
 
 
+def shared_bertscore(loaded: list[LoadedRun], cfg: ScoreConfig):
+    """BERTScore for the pairs of all runs at once (runs of one split share their references)."""
+    from contextlib import nullcontext
+
+    if "bertscore" not in cfg.metrics or len(loaded) < 2:
+        return nullcontext()
+    from dpbench.metrics.bertscore import shared_pairs
+
+    return shared_pairs([p for r in loaded for p in r.predictions], [x for r in loaded for x in r.references], cfg)
+
+
 def score_runs(paths: list[Path], cfg: ScoreConfig | None = None, console=None):
     """Score every run under `paths`; write per-run files and the leaderboard. Returns the Leaderboard.
     Raises DpbenchError only when nothing at all could be scored."""
@@ -192,10 +203,12 @@ def score_runs(paths: list[Path], cfg: ScoreConfig | None = None, console=None):
                 loaded.append(load_run(g, connect, cfg.data, with_context="judge" in cfg.metrics))
             except DpbenchError as e:
                 problems.append(RunProblem(g.dirs[0], str(e)))
-        for run in loaded:
-            if console is not None:
-                console.print(f"scoring {run.group.run_id} ({len(run.example_ids)} examples)", highlight=False)
-            results.append(score_one(run, cfg))
+        with shared_bertscore(loaded, cfg):
+            for run in loaded:
+                if console is not None:
+                    console.print(f"scoring {run.group.run_id} ({len(run.example_ids)} examples)",
+                                  highlight=False)
+                results.append(score_one(run, cfg))
     finally:
         close()
     if not results:

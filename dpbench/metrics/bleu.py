@@ -39,35 +39,49 @@ def segment_statistics(bleu, predictions: list[str], references: list[str]) -> n
 
 
 def ngram_statistics(hyps: list[list[str]], refs: list[list[str]], max_order: int = 4) -> np.ndarray:
-    """sacreBLEU's per-segment statistics for tokenized pairs, vectorized: every n-gram gets an exact
-    integer code (token ids, then (rank of its (n-1)-gram prefix, next token id) re-ranked with np.unique),
-    and clipped matches are counted per pair with sorted-array intersections instead of Counters."""
+    """sacreBLEU's per-segment statistics for tokenized pairs, vectorized with hash factorization.
+
+    Order 1: every position gets the exact group id of (pair, token). Order n: the id of (pair, n-gram) is
+    (id of its (n-1)-gram prefix in the same pair, next token), factorized again. Clipped matches per group
+    are min(hypothesis count, reference count). An n-gram can only match if both its (n-1)-subgrams occur
+    in the hypothesis and the reference of its pair, so higher orders only look at those positions: the
+    arrays shrink with each order (most bigrams of two different reviews are not shared)."""
+    import pandas as pd
+
     n = len(hyps)
-    vocab: dict[str, int] = {}
     seqs = [*hyps, *refs]  # segment s < n: hypothesis s; s >= n: reference s - n
-    ids = np.fromiter((vocab.setdefault(t, len(vocab)) for seq in seqs for t in seq), dtype=np.int64)
+    flat = np.array([t for seq in seqs for t in seq], dtype=object)
+    ids, vocab = pd.factorize(flat)
+    ids, radix, size = ids.astype(np.int64), len(vocab) + 1, flat.size
     lens = np.fromiter((len(seq) for seq in seqs), dtype=np.int64, count=2 * n)
     seg = np.repeat(np.arange(2 * n), lens)
-    pos = np.arange(ids.size) - np.repeat(np.cumsum(lens) - lens, lens)
-    room = lens[seg] - pos  # tokens from here to the end of the segment
-    padded = np.concatenate([ids, np.zeros(max_order, dtype=np.int64)])
+    room = lens[seg] - (np.arange(size) - np.repeat(np.cumsum(lens) - lens, lens))  # tokens left in the segment
+    pair, is_hyp = seg % max(n, 1), seg < n
     out = np.zeros((n, 2 + 2 * max_order), dtype=np.int64)
     out[:, 0], out[:, 1] = lens[:n], lens[n:]
-    rank = ids
     for order in range(1, max_order + 1):
-        if order > 1:
-            code = rank * (len(vocab) + 1) + padded[order - 1: order - 1 + ids.size]
-            _, rank = np.unique(code, return_inverse=True)
-        valid = room >= order
-        width = int(rank.max()) + 1 if rank.size else 1
-        key = (seg % max(n, 1)) * width + rank
-        is_hyp = seg < n
-        hk, hc = np.unique(key[valid & is_hyp], return_counts=True)
-        rk, rc = np.unique(key[valid & ~is_hyp], return_counts=True)
-        _, ih, ir = np.intersect1d(hk, rk, assume_unique=True, return_indices=True)
-        matched = np.minimum(hc[ih], rc[ir])
-        out[:, 1 + order] = np.bincount(hk[ih] // width, weights=matched, minlength=n).astype(np.int64)
         out[:, 1 + max_order + order] = np.maximum(lens[:n] - order + 1, 0)
+    group = np.full(size, -1, dtype=np.int64)  # group id of the (order-1)-gram starting at each position
+    shared = np.zeros(size + 1, dtype=bool)  # that group occurs in both the hypothesis and the reference
+    for order in range(1, max_order + 1):
+        if order == 1:
+            cand, code = np.arange(size), pair * radix + ids
+        else:
+            cand = np.flatnonzero((room >= order) & shared[:size] & shared[1:])
+            code = group[cand] * radix + ids[cand + order - 1]
+        if cand.size == 0:
+            break  # no shared (order-1)-gram: no higher-order match either
+        g, uniques = pd.factorize(code)
+        groups, h = len(uniques), is_hyp[cand]
+        hyp_count = np.bincount(g[h], minlength=groups)
+        ref_count = np.bincount(g[~h], minlength=groups)
+        pair_of = np.empty(groups, dtype=np.int64)
+        pair_of[g] = pair[cand]
+        matched = np.minimum(hyp_count, ref_count)
+        out[:, 1 + order] = np.bincount(pair_of, weights=matched, minlength=n).astype(np.int64)
+        shared[:] = False
+        shared[cand] = (matched > 0)[g]
+        group[cand] = g
     return out
 
 

@@ -87,6 +87,18 @@ def test_fast_segment_statistics_equal_sacrebleu_on_awkward_text():
     assert fast.tolist() == lib
 
 
+def test_ngram_statistics_equal_sacrebleu_on_repetitive_random_text():
+    # A 3-letter alphabet repeats n-grams within and across segments: clipping, pruned higher orders,
+    # empty segments and segments shorter than 4 tokens all occur.
+    rng = random.Random(7)
+    for _ in range(300):
+        k = rng.randint(1, 5)
+        preds = [" ".join(rng.choice("abc") for _ in range(rng.randint(0, 14))) for _ in range(k)]
+        refs = [" ".join(rng.choice("abc") for _ in range(rng.randint(0, 14))) for _ in range(k)]
+        fast = bleu.segment_statistics(bleu.make_bleu(False), preds, refs)
+        assert fast.tolist() == bleu.make_bleu(False)._extract_corpus_statistics(preds, [refs]), (preds, refs)
+
+
 def test_worker_processes_give_identical_numbers(monkeypatch):
     from dpbench.metrics import base
 
