@@ -8,6 +8,8 @@ leaves a half-built benchmark behind.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import hashlib
 import json
 import os
@@ -31,7 +33,7 @@ from dpbench.errors import DataError
 from dpbench.recipes import Recipe
 
 PUBLIC_TABLES = ("reviews", "items", "examples", "history")
-_WORK_TABLES = ("stage_reviews", "stage_meta", "meta_ok", "items_kept", "rv", "cur", "kept", "seq")
+_WORK_TABLES = ("staged_reviews", "review_marks", "stage_meta", "meta_ok", "items_kept", "rv", "cur", "kept", "seq")
 
 
 def resolve_sources(
@@ -74,10 +76,17 @@ def resolve_sources(
     return files
 
 
+WORK_DB = "work"
+
+
 def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
-    """The working database lives in memory (no WAL or checkpoints for the many intermediate tables)
-    and spills to `spill` beyond the recipe's memory limit; only the final tables go to disk."""
+    """The working database lives in memory (no WAL or checkpoints for the many intermediate tables),
+    compressed like a database file (the staged review texts are most of it: compressed, a 5M-review
+    build keeps them in memory instead of spilling them), and spills to `spill` beyond the recipe's
+    memory limit; only the final tables go to disk."""
     con = duckdb.connect()
+    con.execute(f"ATTACH ':memory:' AS {WORK_DB} (COMPRESS)")
+    con.execute(f"USE {WORK_DB}")
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{recipe.data.duckdb_memory_limit}'")
     con.execute(f"SET temp_directory = '{spill}'")
@@ -92,12 +101,12 @@ def attach_output(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     straight to disk; the work tables stay in memory and are still found by name."""
     con.execute(f"ATTACH '{path}' AS bench")
     con.execute("USE bench")
-    con.execute("SET search_path = 'bench.main,memory.main'")
+    con.execute(f"SET search_path = 'bench.main,{WORK_DB}.main'")
 
 
 def save_tables(con: duckdb.DuckDBPyConnection, path: Path, max_peers_per_item: int | None) -> None:
     """Detach the finished database file, then add the peers view there."""
-    con.execute("USE memory")
+    con.execute(f"USE {WORK_DB}")
     con.execute("DETACH bench")
     out = duckdb.connect(str(path))
     try:
@@ -107,13 +116,37 @@ def save_tables(con: duckdb.DuckDBPyConnection, path: Path, max_peers_per_item: 
         out.close()
 
 
+@contextmanager
+def written_join_order(con: duckdb.DuckDBPyConnection):
+    """Joins run as written (left = probe, right = hash-table side) while the block runs."""
+    try:
+        con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
+    except duckdb.Error:  # an older DuckDB without one of these optimizers: leave the plan to it
+        yield
+        return
+    try:
+        yield
+    finally:
+        con.execute("RESET disabled_optimizers")
+
+
 def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None:
     """reviews, items, examples (history: dpbench/data/peers.py create_history)."""
     con.execute(
-        f"""CREATE TABLE reviews AS
-            SELECT s.review_id, s.user_id, s.item_id, r.rating, r.title, t.text, s.ts, s.category
-            FROM seq s JOIN rv r USING (review_id) JOIN ({filters.texts_sql('seq')}) t USING (review_id)"""
+        """CREATE TEMP TABLE _keep AS
+           SELECT s.review_id, s.user_id, s.item_id, r.rating, r.title, r.ntext, s.ts, s.category, r.file_id, r.line
+           FROM seq s JOIN rv r USING (review_id)"""
     )
+    # The texts are read back from the staged table in one pass: it must be the probe side of the join
+    # (a hash table over millions of texts spills and doubles the build time), so the plan is fixed.
+    with written_join_order(con):
+        con.execute(
+            """CREATE TABLE reviews AS
+               SELECT k.review_id, k.user_id, k.item_id, k.rating, k.title, coalesce(k.ntext, st.text) AS text,
+                      k.ts, k.category
+               FROM staged_reviews st JOIN _keep k ON st.file_id = k.file_id AND st.line = k.line"""
+        )
+    con.execute("DROP TABLE _keep")
     con.execute(
         """CREATE TABLE items AS
            SELECT r.item_id, coalesce(m.title, '') AS title, coalesce(m.description, '') AS description, r.category
@@ -221,8 +254,9 @@ def build_benchmark(
             attach_output(con, tmp)
             create_public_tables(con, d.n_targets)
             peers.create_history(con)
+            con.execute(f"DROP VIEW IF EXISTS {WORK_DB}.main.stage_reviews")
             for t in _WORK_TABLES:
-                con.execute(f"DROP TABLE IF EXISTS memory.main.{t}")
+                con.execute(f"DROP TABLE IF EXISTS {WORK_DB}.main.{t}")
             report.counts = collect_counts(con)
             report.peers = peers.peer_stats(con)
             report.fingerprint = compute_fingerprint(con)

@@ -68,7 +68,7 @@ def select_items(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
 def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
     """rv: clean reviews passing the review filters whose item is kept (step 2), with a stable id,
     hashes of the raw and the whitespace-normalized text (what the dedup walks compare), and the
-    normalized text only where it differs from the raw one. Texts stay in stage_reviews (rv points
+    normalized text only where it differs from the raw one. Texts stay in staged_reviews (rv points
     at them by file_id, line), so the one big column is stored once."""
     n_chars = "length(text)" if d.semantics == "paper" else "length(coalesce(ntext, text))"
     item_ok = "item_kept" if d.require_metadata else "(item_kept OR NOT has_meta)"
@@ -91,12 +91,6 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
               WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0)
             WHERE {item_ok} AND {n_chars} >= {int(d.min_text_chars)} {title_ok}"""
     )
-
-
-def texts_sql(ids: str) -> str:
-    """(review_id, normalized text) for the review ids of table `ids`, read back from stage_reviews."""
-    return f"""SELECT r.review_id, coalesce(r.ntext, s.text) AS text FROM rv r SEMI JOIN {ids} USING (review_id)
-               JOIN stage_reviews s ON s.file_id = r.file_id AND s.line = r.line"""
 
 
 def create_dropped_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str) -> int:

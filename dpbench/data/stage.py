@@ -45,9 +45,15 @@ def create_stage_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """CREATE TABLE files(file_id INTEGER, path VARCHAR, name VARCHAR, kind VARCHAR, category VARCHAR,
                               schema VARCHAR, sha256 VARCHAR, bytes BIGINT, lines BIGINT);
-           CREATE TABLE stage_reviews(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
+           CREATE TABLE staged_reviews(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
                               user_id VARCHAR, item_id VARCHAR, rating DOUBLE, title VARCHAR, text VARCHAR,
                               ts BIGINT, release VARCHAR);
+           -- Rejects found across files (duplicates, items without metadata) are rows here, not
+           -- UPDATEs: the first UPDATE of the big compressed staged table costs seconds per million rows.
+           CREATE TABLE review_marks(file_id INTEGER, line BIGINT, reason VARCHAR);
+           CREATE VIEW stage_reviews AS
+             SELECT s.* REPLACE (coalesce(s.reason, m.reason) AS reason)
+             FROM staged_reviews s LEFT JOIN review_marks m USING (file_id, line);
            CREATE TABLE stage_meta(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
                               item_id VARCHAR, title VARCHAR, description VARCHAR, n_categories INTEGER,
                               rating_number DOUBLE);"""
@@ -149,7 +155,7 @@ def stage_files(
             progress(f"reading {rf.path.name}")
         n_lines = 0
         hasher = hashlib.sha256()
-        table = "stage_reviews" if rf.kind == "reviews" else "stage_meta"
+        table = "staged_reviews" if rf.kind == "reviews" else "stage_meta"
         if rf.schema != "empty":
             sql = review_select_sql(file_id, rf) if rf.kind == "reviews" else meta_select_sql(file_id, rf)
             if strict:  # one query per block, so the build stops at the first block with a bad line
@@ -158,7 +164,7 @@ def stage_files(
                     con.register("chunk", chunk)
                     con.execute(f"INSERT INTO {table} {sql}")
                     con.unregister("chunk")
-                    raise_first_reject(con, files, table, file_id)
+                    raise_first_reject(con, files, "stage_reviews" if rf.kind == "reviews" else table, file_id)
             else:  # one streaming query per file: half the CPU of a query per block
                 last = [0]
                 con.register("chunk", stream_lines(rf.path, hasher, last))
@@ -243,8 +249,7 @@ def mark_cross_file_rejects(con: duckdb.DuckDBPyConnection, require_metadata: bo
                AND s.item_id = k.item_id AND s.ts = k.ts AND hash(s.text) = k.h
              WHERE s.reason IS NULL) WHERE rn > 1"""
     )
-    con.execute("""UPDATE stage_reviews SET reason = 'duplicate' FROM _dup d
-                   WHERE stage_reviews.file_id = d.file_id AND stage_reviews.line = d.line""")
+    con.execute("INSERT INTO review_marks SELECT file_id, line, 'duplicate' FROM _dup")
     # 2018 5-core files repeat one review across variant asins: keep the copy whose item has metadata.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _dup AS
@@ -259,14 +264,14 @@ def mark_cross_file_rejects(con: duckdb.DuckDBPyConnection, require_metadata: bo
                ON m.category = s.category AND m.item_id = s.item_id
              WHERE s.reason IS NULL AND s.release IN ('2014', '2018')) WHERE rn > 1"""
     )
-    con.execute("""UPDATE stage_reviews SET reason = 'duplicate:variant_asin' FROM _dup d
-                   WHERE stage_reviews.file_id = d.file_id AND stage_reviews.line = d.line""")
+    con.execute("INSERT INTO review_marks SELECT file_id, line, 'duplicate:variant_asin' FROM _dup")
     con.execute("DROP TABLE _dup")
     if require_metadata:
         con.execute(
-            """UPDATE stage_reviews SET reason = 'item_without_metadata' WHERE reason IS NULL AND NOT EXISTS (
-                 SELECT 1 FROM stage_meta m WHERE m.reason IS NULL AND m.category = stage_reviews.category
-                 AND m.item_id = stage_reviews.item_id)"""
+            """INSERT INTO review_marks SELECT file_id, line, 'item_without_metadata' FROM stage_reviews s
+               WHERE reason IS NULL AND NOT EXISTS (
+                 SELECT 1 FROM stage_meta m WHERE m.reason IS NULL AND m.category = s.category
+                 AND m.item_id = s.item_id)"""
         )
 
 
