@@ -46,7 +46,7 @@ def load_pairs(n: int) -> tuple[list[str], list[str], str]:
             refs.append(rows[i]["reviewText"])
             preds.append(rows[j]["reviewText"])
         return preds[:n], refs[:n], f"real reviews ({REAL.name})"
-    words = "the a great sound guitar strings cable works well price quality good bad loud clean easy".split()
+    words = ["the", "a", "great", "sound", "guitar", "strings", "cable", "works", "well", "price", "quality", "good", "bad", "loud", "clean", "easy"]
     make = lambda: " ".join(rng.choice(words) for _ in range(rng.randint(20, 120))) + "."  # noqa: E731
     return [make() for _ in range(n)], [make() for _ in range(n)], "synthetic text"
 

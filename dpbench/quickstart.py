@@ -57,7 +57,7 @@ def run_prompt_methods(cfg: QuickstartConfig, recipe, console, result: Quickstar
     from dpbench.run import run_method
     from dpbench.run_config import RunConfig
 
-    base = dict(data=cfg.data, recipe=recipe, split="test", limit=cfg.limit, out=cfg.out)
+    base = {"data": cfg.data, "recipe": recipe, "split": "test", "limit": cfg.limit, "out": cfg.out}
     methods = [m for m in ("nonpersonal", "rag", "pag", "dpl") if m in cfg.methods]
     if cfg.backend == "local":
         for method in [m for m in methods if m != "dpl"]:

@@ -55,7 +55,7 @@ class DataRecipe(_Section):
     duckdb_threads: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
-    def _check(self) -> "DataRecipe":
+    def _check(self) -> DataRecipe:
         if self.desc_max_chars is not None and self.desc_max_chars < self.desc_min_chars:
             raise ValueError("desc_max_chars must be >= desc_min_chars")
         if self.user_max_reviews is not None and self.user_max_reviews < self.user_min_reviews:

@@ -281,7 +281,7 @@ async def predict_one(method, example, ctx: MethodContext) -> PredictionRecord:
         res = await method.predict(example, ctx)
     except BackendError:
         raise
-    except Exception as e:  # noqa: BLE001  (recorded on the example; the run goes on)
+    except Exception as e:  # recorded on the example; the run goes on
         msg = str(e).strip() or "(no message)"
         return PredictionRecord(example_id=example.example_id, error=f"{type(e).__name__}: {msg}",
                                 latency_s=round(time.perf_counter() - t0, 3))

@@ -6,15 +6,17 @@ the line being written; `open_run` repairs a truncated last line and reports the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
 import os
 import platform
 import subprocess
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from dpbench.errors import DpbenchError
 from dpbench.paths import REPO_ROOT
@@ -26,17 +28,15 @@ EXAMPLE_IDS = "example_ids.txt"
 
 
 def now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def package_versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for pkg in ("dpbench", "torch", "transformers", "sentence-transformers", "duckdb", "openai",
                 "rouge-score", "sacrebleu", "nltk", "bert-score", "xllamacpp", "scikit-learn", "bm25s"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 

@@ -123,7 +123,6 @@ def check_group(group: RunGroup) -> None:
     if len(group.dirs) > 1 and (None in shards or len(set(shards)) != len(shards)):
         raise DpbenchError(f"run_id {group.run_id!r} appears in {len(group.dirs)} directories "
                            f"({', '.join(map(str, group.dirs))}) that are not distinct shards")
-    return None
 
 
 def resolve_data_path(group: RunGroup, override: Path | None) -> Path:

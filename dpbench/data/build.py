@@ -8,13 +8,12 @@ leaves a half-built benchmark behind.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import hashlib
 import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 

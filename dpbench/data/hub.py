@@ -73,7 +73,7 @@ def fetch_hub_files(categories: list[str], dest: Path | None = None) -> list[Pat
             except EntryNotFoundError:
                 raise DataError(f"{HUB_REPO} has no file {name}: is {cat!r} a 2023 category name "
                                 "(e.g. Books, Movies_and_TV, CDs_and_Vinyl)?") from None
-            except Exception as e:  # noqa: BLE001 - connection errors come in many classes; all mean unreachable
+            except Exception as e:  # connection errors come in many classes; all mean unreachable
                 raise DataError(offline_message(f"{type(e).__name__}: {str(e)[:200]}")) from None
             paths.append(link_with_category_name(Path(local), dest / "files", Path(name).name))
     return paths

@@ -18,6 +18,7 @@ Token usage counts the prompt tokens and the generated tokens (the stop token ex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import threading
 import time
@@ -118,7 +119,7 @@ class LocalBackend:
             self.batch_sizes.append(len(batch))
             try:
                 results = await asyncio.to_thread(self.generate_batch, [p.request for p in batch])
-            except Exception as e:  # noqa: BLE001 - handed to every caller of this batch
+            except Exception as e:  # handed to every caller of this batch
                 results = [e] * len(batch)
             for pending, result in zip(batch, results):
                 if pending.future.done():
@@ -160,10 +161,8 @@ class LocalBackend:
     async def aclose(self) -> None:
         if self._worker is not None and not self._worker.done():
             self._worker.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
                 await self._worker
-            except (asyncio.CancelledError, RuntimeError):
-                pass
         while self._queue is not None and not self._queue.empty():
             pending = self._queue.get_nowait()
             if not pending.future.done():

@@ -15,6 +15,7 @@ The API key comes from the environment only and is never logged or put in identi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import itertools
 import json
@@ -76,7 +77,7 @@ def server_message(exc: openai.APIStatusError) -> str:
             return str(body["message"])
     try:
         text = exc.response.text
-    except Exception:  # noqa: BLE001 - body may be unreadable
+    except Exception:  # the body may be unreadable
         text = ""
     return (text or str(exc))[:500]
 
@@ -246,8 +247,6 @@ class OpenAIBackend:
     async def aclose(self) -> None:
         for m in self._members:
             for client in m.clients.values():
-                try:
+                with contextlib.suppress(RuntimeError):  # opened under an event loop that is gone
                     await client.close()
-                except RuntimeError:  # opened under an event loop that is gone
-                    pass
             m.clients = {}

@@ -17,7 +17,7 @@ METHODS: Registry = Registry("method", {
 })
 
 RUNNERS: Registry = Registry("method", {
-    **{name: "dpbench.run:run_method" for name in METHODS.names()},
+    **dict.fromkeys(METHODS.names(), "dpbench.run:run_method"),
     "dep": "dpbench.methods.dep.run:run_dep",
 })
 

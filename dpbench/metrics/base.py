@@ -7,8 +7,9 @@ paired tests then treat all metrics alike (resample rows, sum, apply `from_sums`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class MetricScores:
     def value(self) -> float:
         return float(self.from_sums(self.row_stats().sum(axis=0)[None, :])[0])
 
-    def subset(self, idx: np.ndarray) -> "MetricScores":
+    def subset(self, idx: np.ndarray) -> MetricScores:
         """The same column restricted to rows `idx` (paired tests use the shared example ids)."""
         return MetricScores(self.spec, self.per_example[idx], self.settings,
                             None if self.stats is None else self.stats[idx], self.from_sums, list(self.notes),

@@ -49,7 +49,7 @@ class ScoreConfig:
     judge: JudgeConfig | None = None
 
     @classmethod
-    def from_recipe(cls, recipe_score: Any = None, **overrides: Any) -> "ScoreConfig":
+    def from_recipe(cls, recipe_score: Any = None, **overrides: Any) -> ScoreConfig:
         """Recipe [score] section (dpbench.recipes.ScoreRecipe) first, then non-None overrides."""
         base = cls()
         if recipe_score is not None:
@@ -60,7 +60,7 @@ class ScoreConfig:
                            bootstrap_seed=recipe_score.bootstrap_seed, ci=recipe_score.ci)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
-    def with_(self, **changes: Any) -> "ScoreConfig":
+    def with_(self, **changes: Any) -> ScoreConfig:
         return replace(self, **changes)
 
 

@@ -16,9 +16,9 @@ from dpbench.llm.base import RetriesExhausted
 from dpbench.run import run_method
 from tests.helpers.fake_backend import FakeBackend
 
-DEFAULTS = dict(method="rag", data="data/x", split="test", limit=None, backend="local", model="smollm2-135m",
-                base_url=None, api_key_env=None, concurrency=None, recipe="sample", out="outputs", run_id=None,
-                shard=None, no_cache=False, embedder=None, checkpoint=None, epochs=None, ablate="none", device=None)
+DEFAULTS = {"method": "rag", "data": "data/x", "split": "test", "limit": None, "backend": "local", "model": "smollm2-135m",
+                "base_url": None, "api_key_env": None, "concurrency": None, "recipe": "sample", "out": "outputs", "run_id": None,
+                "shard": None, "no_cache": False, "embedder": None, "checkpoint": None, "epochs": None, "ablate": "none", "device": None}
 
 
 def test_build_run_config_resolves_flags_and_recipe():

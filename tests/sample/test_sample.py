@@ -240,7 +240,7 @@ def test_ratings_and_tone_offset_against_peers(truth, reviews):
     ys = [statistics.mean(diffs[u.user_id]) for u in users]
     assert statistics.correlation(xs, ys) > 0.6
 
-    very_pos = [w for w in LEVEL_ADJS[4]]
+    very_pos = list(LEVEL_ADJS[4])
     offset = {u.user_id: u.style.tone_offset for u in truth.users}
     warm = [r for r in reviews if r["rating"] == 4.0 and offset[r["user_id"]] > 0.6]
     cold = [r for r in reviews if r["rating"] == 4.0 and offset[r["user_id"]] < -0.6]

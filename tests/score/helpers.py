@@ -65,6 +65,6 @@ def make_paired_outputs(tmp_path: Path) -> Path:
     refs = {f"e{i:02d}": f"{TOY_REF} Review number {i} says the motor is strong." for i in range(30)}
     bench = make_benchmark(tmp_path / "data" / "toy", refs)
     out = tmp_path / "outputs"
-    make_run(out / "np", bench, {k: "A product." for k in refs}, method="nonpersonal")
+    make_run(out / "np", bench, dict.fromkeys(refs, "A product."), method="nonpersonal")
     make_run(out / "rag", bench, {k: v.replace("The", "This") for k, v in refs.items()}, method="rag")
     return out

@@ -18,7 +18,7 @@ REFS = {f"e{i:02d}": f"{TOY_REF} Number {i}: the jar is sturdy." for i in range(
 def outputs(tmp_path):
     bench = make_benchmark(tmp_path / "data" / "toy", REFS)
     out = tmp_path / "outputs"
-    make_run(out / "np", bench, {k: "Nice product." for k in REFS}, method="nonpersonal")
+    make_run(out / "np", bench, dict.fromkeys(REFS, "Nice product."), method="nonpersonal")
     make_run(out / "rag", bench, {k: f"{TOY_HYP} Number {k}: jar sturdy." for k in REFS}, method="rag")
     make_run(out / "dpl", bench, {k: v.replace("The", "A") for k, v in list(REFS.items())[:9]},
              method="dpl", example_ids=sorted(REFS))
