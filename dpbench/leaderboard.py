@@ -46,6 +46,34 @@ class Row:
     cells: dict[str, Cell]
     flags: list[str] = field(default_factory=list)
     is_baseline: bool = False
+    variant: str = ""  # what tells this run apart from others of its method, e.g. "ablate=his"
+
+
+def run_variant(backend_args: dict[str, Any]) -> str:
+    """Settings that make two runs of one method and model different experiments (DEP's ablation and
+    checkpoint), as a short label; "" for a plain run."""
+    parts = []
+    ablate = backend_args.get("ablate")
+    if ablate and ablate != "none":
+        parts.append(f"ablate={ablate}")
+    ckpt = backend_args.get("checkpoint")
+    if ckpt:
+        p = Path(ckpt)
+        run_dir = p.parent if p.name in ("checkpoints", "best", "last") else p
+        run_dir = run_dir.parent if run_dir.name == "checkpoints" else run_dir
+        parts.append(f"ckpt {run_dir.name}")
+    return " · ".join(parts)
+
+
+def label_duplicates(rows: list[Row]) -> None:
+    """Rows that would still read alike (same method, variant, model, backend) get their run id."""
+    seen: dict[tuple, int] = {}
+    for r in rows:
+        key = (r.method, r.variant, r.model, r.backend)
+        seen[key] = seen.get(key, 0) + 1
+    for r in rows:
+        if seen[(r.method, r.variant, r.model, r.backend)] > 1:
+            r.variant = " · ".join(x for x in (r.variant, r.run_id) if x)
 
 
 @dataclass
@@ -101,12 +129,14 @@ def build_leaderboard(results, cfg: ScoreConfig, problems: list[str] | None = No
                 seen.append(st)
         row = Row(rec.run_id, rec.method, rec.model, rec.backend, rec.n_scored, rec.n_expected, rec.coverage,
                   rec.empty_rate, rec.error_rate, cells, list(getattr(rec, "flags", []) or []),
-                  is_baseline=res.baseline_run_id == rec.run_id)
+                  is_baseline=res.baseline_run_id == rec.run_id,
+                  variant=run_variant(dict(getattr(res.run.spec, "backend_args", None) or {})))
         key = (rec.benchmark_fingerprint, rec.split)
         groups.setdefault(key, Group(res.run.benchmark, rec.benchmark_fingerprint, rec.split, [])).rows.append(row)
         all_warnings.extend(rec.warnings)
     for g in groups.values():
-        g.rows.sort(key=lambda r: (not r.is_baseline, r.method, r.model, r.run_id))
+        label_duplicates(g.rows)
+        g.rows.sort(key=lambda r: (not r.is_baseline, r.method, r.variant, r.model, r.run_id))
     stats = {"ci": cfg.ci, "bootstrap_resamples": cfg.bootstrap_resamples, "bootstrap_seed": cfg.bootstrap_seed,
              "paired_test": "approximate randomization (two-sided)" if cfg.baseline else None,
              "missing_examples": "scored as empty predictions; coverage = with a prediction / expected"}
@@ -134,7 +164,7 @@ def format_cell(metric: str, cell: Cell | None, with_ci: bool = True) -> str:
 
 
 def row_label(row: Row) -> str:
-    label = f"{row.method}"
+    label = f"{row.method} [{row.variant}]" if row.variant else row.method
     if row.is_baseline:
         label += " (baseline)"
     return label
@@ -182,14 +212,14 @@ def to_markdown(board: Leaderboard) -> str:
 def to_csv(board: Leaderboard) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)
-    head = ["benchmark", "fingerprint", "split", "run_id", "method", "model", "backend", "is_baseline",
+    head = ["benchmark", "fingerprint", "split", "run_id", "method", "variant", "model", "backend", "is_baseline",
             "n_scored", "n_expected", "coverage", "empty_rate", "error_rate", "flags"]
     for m in board.metrics:
         head += [m, f"{m}_ci_low", f"{m}_ci_high", f"{m}_delta", f"{m}_p_value", f"{m}_marker"]
     w.writerow(head)
     for g in board.groups:
         for r in g.rows:
-            line: list[Any] = [g.benchmark, g.fingerprint, g.split, r.run_id, r.method, r.model, r.backend,
+            line: list[Any] = [g.benchmark, g.fingerprint, g.split, r.run_id, r.method, r.variant, r.model, r.backend,
                                r.is_baseline, r.n_scored, r.n_expected, r.coverage, r.empty_rate, r.error_rate,
                                ";".join(r.flags)]
             for m in board.metrics:

@@ -48,7 +48,7 @@ def bar_chart_svg(metric: str, rows: list[Row]) -> str:
         if c is not None and c.value is not None:
             parts.append(f'<rect class="bar" x="{x}" y="{y(c.value):.1f}" width="{bar_w}" '
                          f'height="{max(0.0, y(0) - y(c.value)):.1f}" fill="{color}">'
-                         f'<title>{escape(r.method)} {escape(format_cell(metric, c))}</title></rect>')
+                         f'<title>{escape(row_label(r))} {escape(format_cell(metric, c))}</title></rect>')
             if c.ci_low is not None and c.ci_high is not None:
                 cx = x + bar_w / 2
                 parts.append(f'<g class="error-bar" stroke="#222"><line x1="{cx}" y1="{y(c.ci_low):.1f}" '
@@ -61,7 +61,7 @@ def bar_chart_svg(metric: str, rows: list[Row]) -> str:
         parts.append(f'<text x="{x + bar_w / 2}" y="{height - 22}" font-size="10" text-anchor="middle">'
                      f'{escape(r.method[:9])}</text>')
         parts.append(f'<text x="{x + bar_w / 2}" y="{height - 10}" font-size="9" fill="#666" '
-                     f'text-anchor="middle">{escape(r.model.split("/")[-1][:10])}</text>')
+                     f'text-anchor="middle">{escape((r.variant or r.model.split("/")[-1])[:12])}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

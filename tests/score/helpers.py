@@ -38,7 +38,8 @@ def make_benchmark(root: Path, references: dict[str, str], split: str = "test", 
 def make_run(run_dir: Path, data: Path, predictions: dict[str, str] | list[dict], *, method: str = "rag",
              model: str = "smollm2-135m", run_id: str | None = None, split: str = "test",
              fingerprint: str = "fp-toy", example_ids: list[str] | None = None, shard: str | None = None,
-             n_expected_all: int = 0, raw_lines: list[str] | None = None) -> Path:
+             n_expected_all: int = 0, raw_lines: list[str] | None = None,
+             backend_args: dict | None = None) -> Path:
     """A run directory: manifest.json, example_ids.txt and predictions.jsonl (plus raw extra lines)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     if isinstance(predictions, dict):
@@ -48,7 +49,8 @@ def make_run(run_dir: Path, data: Path, predictions: dict[str, str] | list[dict]
     ids = example_ids if example_ids is not None else sorted(r.example_id for r in records)
     spec = RunSpec(run_id=run_id or run_dir.name, method=method, model=model, backend="local", split=split,
                    data_path=str(data), benchmark_fingerprint=fingerprint, recipe={}, recipe_hash="h",
-                   sampling={}, seed=0, shard=shard, n_expected=len(ids), n_expected_all=n_expected_all or len(ids))
+                   sampling={}, seed=0, shard=shard, n_expected=len(ids), n_expected_all=n_expected_all or len(ids),
+                   backend_args=backend_args or {})
     (run_dir / "manifest.json").write_text(spec.model_dump_json(indent=2))
     (run_dir / "example_ids.txt").write_text("".join(f"{i}\n" for i in ids))
     lines = [r.model_dump_json() for r in records] + list(raw_lines or [])
