@@ -7,7 +7,10 @@ message naming `dpbench doctor --fix`), or, when the user asks for it, reported 
 with a warning: never as `meteor`. `word_tokenize` needs NLTK's punkt_tab model for sentence splitting;
 offline it is usually absent, so the tokenizer then splits sentences with an untrained Punkt model
 (same Treebank word tokenizer) and says so in the settings. Speed: WordNet look-ups, Porter stems and
-tokenizations are memoized; the scores are the library's own.
+tokenizations are memoized, and the synonym stage looks up each word's synonym set once per run
+instead of rebuilding it from WordNet lemmas for every word of every pair (`make_pair_scorer`: NLTK's
+own exact and stem stages, chunk count and formula around it; equal to `single_meteor_score` on every
+pair, which tests and benchmarks/score.py check; an NLTK without those helpers gets the library call).
 """
 
 from __future__ import annotations
@@ -121,18 +124,75 @@ def reopen_wordnet_files() -> None:
         wordnet._data_file_map = {}
 
 
+class SynonymSets:
+    """word -> frozenset of its WordNet synonyms without "_" plus the word itself: the set NLTK's
+    synonym stage builds for each hypothesis word, built once per word."""
+
+    def __init__(self, wordnet):
+        self._wordnet = wordnet
+        self._sets: dict[str, frozenset[str]] = {}
+
+    def __call__(self, word: str) -> frozenset[str]:
+        got = self._sets.get(word)
+        if got is None:
+            names = {lem.name() for syn in self._wordnet.synsets(word) for lem in syn.lemmas()}
+            got = self._sets[word] = frozenset(n for n in names if n.find("_") < 0) | {word}
+        return got
+
+
+def synonym_stage(hyp: list[tuple[int, str]], ref: list[tuple[int, str]], synonyms: SynonymSets):
+    """NLTK's `_enum_wordnetsyn_match` (3.9+): walking the hypothesis from its end, each word takes the
+    highest still-unmatched reference position whose word is one of its synonyms."""
+    ref_positions: dict[str, list[int]] = {}
+    for j, (_, word) in enumerate(ref):
+        ref_positions.setdefault(word, []).append(j)
+    matches = []
+    for i in range(len(hyp) - 1, -1, -1):
+        best_j, best_word = -1, None
+        for syn in synonyms(hyp[i][1]):
+            positions = ref_positions.get(syn)
+            if positions and positions[-1] > best_j:
+                best_j, best_word = positions[-1], syn
+        if best_word is not None:
+            ref_positions[best_word].pop()
+            matches.append((hyp[i][0], ref[best_j][0]))
+    return matches
+
+
+def make_pair_scorer(wordnet, stemmer):
+    """score(ref_tokens, hyp_tokens) equal to NLTK's single_meteor_score with these settings."""
+    import nltk.translate.meteor_score as nm
+
+    helpers = ("_generate_enums", "_match_enums", "_enum_stem_match", "_count_chunks")
+    if not all(hasattr(nm, h) for h in helpers):  # another NLTK layout: the library call
+        return lambda ref, hyp: nm.single_meteor_score(ref, hyp, stemmer=stemmer, wordnet=wordnet,
+                                                       alpha=ALPHA, beta=BETA, gamma=GAMMA)
+    synonyms = SynonymSets(wordnet)
+
+    def score_pair(ref, hyp) -> float:
+        enum_hyp, enum_ref = nm._generate_enums(hyp, ref)
+        exact, hyp_left, ref_left = nm._match_enums(enum_hyp, enum_ref)
+        stem, hyp_left, ref_left = nm._enum_stem_match(hyp_left, ref_left, stemmer=stemmer)
+        matches = sorted(exact + stem + synonym_stage(hyp_left, ref_left, synonyms), key=lambda m: m[0])
+        n = len(matches)
+        if n == 0:  # also covers an empty side; the library returns 0 on its ZeroDivisionError
+            return 0.0
+        precision, recall = float(n) / len(enum_hyp), float(n) / len(enum_ref)
+        fmean = (precision * recall) / (ALPHA * precision + (1 - ALPHA) * recall)
+        frag = float(nm._count_chunks(matches)) / n
+        return (1 - GAMMA * frag**BETA) * fmean
+
+    return score_pair
+
+
 def score_chunk(predictions: list[str], references: list[str], allow_missing: bool) -> np.ndarray:
     from nltk.stem.porter import PorterStemmer
-    from nltk.translate.meteor_score import single_meteor_score
 
     wordnet, _ = load_wordnet(allow_missing)
     tokenize, _ = make_word_tokenizer()
-    stemmer = CachedStemmer(PorterStemmer())
-    return np.array([
-        single_meteor_score(tokenize(ref), tokenize(pred), stemmer=stemmer, wordnet=wordnet,
-                            alpha=ALPHA, beta=BETA, gamma=GAMMA)
-        for pred, ref in zip(predictions, references, strict=True)
-    ], dtype=np.float64)
+    score_pair = make_pair_scorer(wordnet, CachedStemmer(PorterStemmer()))
+    return np.array([score_pair(tokenize(ref), tokenize(pred))
+                     for pred, ref in zip(predictions, references, strict=True)], dtype=np.float64)
 
 
 def compute(predictions: list[str], references: list[str], cfg) -> list[MetricScores]:
