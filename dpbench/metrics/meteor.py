@@ -149,8 +149,8 @@ def synonym_stage(hyp: list[tuple[int, str]], ref: list[tuple[int, str]], synony
     matches = []
     for i in range(len(hyp) - 1, -1, -1):
         best_j, best_word = -1, None
-        for syn in synonyms(hyp[i][1]):
-            positions = ref_positions.get(syn)
+        for syn in synonyms(hyp[i][1]).intersection(ref_positions):  # C loop over the smaller side
+            positions = ref_positions[syn]
             if positions and positions[-1] > best_j:
                 best_j, best_word = positions[-1], syn
         if best_word is not None:
