@@ -25,4 +25,4 @@ def cache_dir() -> Path:
 
 def recipes_dirs() -> list[Path]:
     """Folders searched for `--recipe NAME`: the repository's recipes/, then the packaged copy."""
-    return [REPO_ROOT / "recipes", Path(__file__).resolve().parent / "recipes"]
+    return [REPO_ROOT / "recipes", Path(__file__).resolve().parent / "_recipes"]

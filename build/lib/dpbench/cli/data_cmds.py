@@ -1,0 +1,88 @@
+"""`dpbench build-data` and `dpbench validate`: thin wrappers over dpbench.data.build / validate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from dpbench.cli import app
+from dpbench.errors import DpbenchError
+
+EXPORT_FORMATS = ("parquet", "hf", "dpl")
+SCHEMAS = ("2023", "2018", "2014")
+
+
+def split_list(values: list[str] | None) -> list[str]:
+    """Accept repeated flags and comma-separated values alike (--export parquet,hf)."""
+    out: list[str] = []
+    for v in values or []:
+        out += [x.strip() for x in v.split(",") if x.strip()]
+    return out
+
+
+def default_out(sources: list[str]) -> Path:
+    if not sources or sources == ["sample"]:
+        return Path("data/sample")
+    if sources == ["hub"]:
+        return Path("data/hub")
+    return Path("data") / Path(sources[0].rstrip("/")).name.split(".")[0]
+
+
+@app.command("build-data")
+def build_data(
+    source: list[str] = typer.Option(
+        None, "--source",
+        help="sample (default: the embedded offline sample), hub (McAuley-Lab/Amazon-Reviews-2023, online) "
+             "or a path to raw files / a folder of them (.jsonl, .jsonl.gz, .json.gz, .parquet). Repeatable.",
+    ),
+    recipe: str = typer.Option("sample", "--recipe", help="Recipe name (recipes/NAME.toml: sample, paper) or .toml path."),
+    categories: str = typer.Option(None, "--categories", help="Comma-separated categories, e.g. Books,CDs_and_Vinyl "
+                                   "(overrides the recipe's data.categories)."),
+    out: Path = typer.Option(None, "--out", help="Output folder (default data/sample for the sample, else data/<source name>)."),
+    strict: bool = typer.Option(False, "--strict", help="Stop at the first bad input line (file:line and reason) "
+                                "instead of skipping and counting it."),
+    export: list[str] = typer.Option(None, "--export", help="Also write parquet (one file per table), hf (a datasets "
+                                     "DatasetDict on disk) or dpl (the published DPL/DEP layout). Repeatable."),
+    schema: str = typer.Option(None, "--schema", help="Force the raw release: 2023 | 2018 | 2014 (default: detected per file)."),
+) -> None:
+    """Build the benchmark database (data/NAME/benchmark.duckdb) from raw Amazon review files.
+
+    Examples:
+      dpbench build-data                                  # embedded sample → data/sample
+      dpbench build-data --source ~/amazon --recipe paper --categories Books --out data/books
+      dpbench build-data --source reviews_Musical_Instruments_5.json.gz --out data/mi --export parquet
+    """
+    from rich.console import Console
+
+    from dpbench.data.build import build_benchmark
+    from dpbench.data.report import print_report
+    from dpbench.recipes import load_recipe
+
+    sources = split_list(source) or ["sample"]
+    exports = split_list(export)
+    bad = [e for e in exports if e not in EXPORT_FORMATS]
+    if bad:
+        raise DpbenchError(f"--export {bad[0]!r}: choose from {', '.join(EXPORT_FORMATS)}")
+    if schema is not None and schema not in SCHEMAS:
+        raise DpbenchError(f"--schema {schema!r}: choose from {', '.join(SCHEMAS)}")
+    cats = split_list([categories]) if categories else None
+    rec = load_recipe(recipe, {"data.categories": cats} if cats else None)
+    console = Console()
+    report = build_benchmark(sources, rec, out or default_out(sources), strict=strict, exports=tuple(exports),
+                             schema=schema, console=console)
+    print_report(report, console)
+
+
+@app.command("validate")
+def validate(data: Path = typer.Argument(..., help="Benchmark folder (data/NAME) or its benchmark.duckdb.")) -> None:
+    """Check every invariant of a built benchmark (tables, no leakage, split order, fixpoint,
+    fingerprint); prints each check and exits 0 only when all hold."""
+    from rich.console import Console
+
+    from dpbench.data.validate import print_validation, validate_benchmark
+
+    result = validate_benchmark(data)
+    print_validation(result, Console())
+    if not result.ok:
+        raise typer.Exit(1)

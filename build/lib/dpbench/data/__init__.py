@@ -1,0 +1,1 @@
+"""Raw review sources, the DuckDB benchmark build, peers, the offline sample and validation."""

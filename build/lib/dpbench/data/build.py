@@ -1,0 +1,326 @@
+"""`dpbench build-data`: raw review files → data/NAME/benchmark.duckdb (SPEC §2, ARCHITECTURE contracts).
+
+Flow: resolve sources → stage lines (sources.py, stage.py) → filters (filters.py) → targets, examples,
+history → peers view (peers.py) → build_info with a content fingerprint → exports. Everything is built
+into a temporary database next to the target and renamed only when complete, so a failed build never
+leaves a half-built benchmark behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from dpbench.data import filters, peers
+from dpbench.data.report import BuildReport
+from dpbench.data.sources import RawFile, describe_file, scan_dir
+from dpbench.data.stage import (
+    mark_cross_file_rejects,
+    raise_first_reject,
+    stage_files,
+    summarize_rejects,
+)
+from dpbench.errors import DataError
+from dpbench.recipes import Recipe
+
+PUBLIC_TABLES = ("reviews", "items", "examples", "history")
+_WORK_TABLES = ("staged_reviews", "review_marks", "stage_meta", "meta_ok", "items_kept", "rv", "cur", "kept", "seq")
+
+
+def resolve_sources(
+    sources: list[str], out: Path, categories: list[str], schema: str | None = None
+) -> list[RawFile]:
+    """Turn --source values (sample | hub | file or directory paths) into recognised raw files."""
+    paths: list[Path] = []
+    for src in sources or ["sample"]:
+        if src == "sample":
+            from dpbench.data.sample import write_sample
+
+            paths += sorted(write_sample(out / "raw"))
+        elif src == "hub":
+            from dpbench.data.hub import fetch_hub_files
+
+            paths += fetch_hub_files(categories)
+        else:
+            p = Path(src).expanduser()
+            if p.is_dir():
+                found = scan_dir(p)
+                if not found:
+                    raise DataError(
+                        f"no raw review files in directory {p}: expected {{Category}}.jsonl(.gz), "
+                        "meta_{Category}.jsonl(.gz), reviews_{Category}_5.json.gz or {Category}_5.json.gz"
+                    )
+                paths += found
+            elif p.exists():
+                paths.append(p)
+            else:
+                raise DataError(f"--source {src}: no such file or directory (use sample, hub, or a path)")
+    files = [describe_file(p, schema) for p in sorted(set(paths), key=lambda q: (q.name, str(q)))]
+    if categories:
+        files = [f for f in files if f.category in categories]
+        missing = sorted(set(categories) - {f.category for f in files if f.kind == "reviews"})
+        if missing:
+            raise DataError(f"no review files for categor{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} "
+                            f"in the given sources (found: {', '.join(sorted({f.category for f in files})) or 'none'})")
+    if not any(f.kind == "reviews" for f in files):
+        raise DataError("the sources hold no review files (only metadata); add {Category}.jsonl(.gz) files")
+    return files
+
+
+WORK_DB = "work"
+
+
+def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
+    """The working database lives in memory (no WAL or checkpoints for the many intermediate tables),
+    compressed like a database file (the staged review texts are most of it: compressed, a 5M-review
+    build keeps them in memory instead of spilling them), and spills to `spill` beyond the recipe's
+    memory limit; only the final tables go to disk."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH ':memory:' AS {WORK_DB} (COMPRESS)")
+    con.execute(f"USE {WORK_DB}")
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"SET memory_limit = '{recipe.data.duckdb_memory_limit}'")
+    con.execute(f"SET temp_directory = '{spill}'")
+    con.execute("SET preserve_insertion_order = false")
+    if recipe.data.duckdb_threads:
+        con.execute(f"SET threads = {int(recipe.data.duckdb_threads)}")
+    return con
+
+
+def attach_output(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Make the database file the default for new tables, so the public tables are written once,
+    straight to disk; the work tables stay in memory and are still found by name."""
+    con.execute(f"ATTACH '{path}' AS bench")
+    con.execute("USE bench")
+    con.execute(f"SET search_path = 'bench.main,{WORK_DB}.main'")
+
+
+def save_tables(con: duckdb.DuckDBPyConnection, path: Path, max_peers_per_item: int | None) -> None:
+    """Detach the finished database file, then add the peers view there."""
+    con.execute(f"USE {WORK_DB}")
+    con.execute("DETACH bench")
+    out = duckdb.connect(str(path))
+    try:
+        peers.create_peer_view(out, max_peers_per_item)
+        out.execute("CHECKPOINT")
+    finally:
+        out.close()
+
+
+@contextmanager
+def written_join_order(con: duckdb.DuckDBPyConnection):
+    """Joins run as written (left = probe, right = hash-table side) while the block runs."""
+    try:
+        con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
+    except duckdb.Error:  # an older DuckDB without one of these optimizers: leave the plan to it
+        yield
+        return
+    try:
+        yield
+    finally:
+        con.execute("RESET disabled_optimizers")
+
+
+def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None:
+    """reviews, items, examples (history: dpbench/data/peers.py create_history)."""
+    con.execute(
+        """CREATE TEMP TABLE _keep AS
+           SELECT s.review_id, s.user_id, s.item_id, r.rating, r.title, r.ntext, s.ts, s.category, r.file_id, r.line
+           FROM seq s JOIN rv r USING (review_id)"""
+    )
+    # The texts are read back from the staged table in one pass: it must be the probe side of the join
+    # (a hash table over millions of texts spills and doubles the build time), so the plan is fixed.
+    with written_join_order(con):
+        con.execute(
+            """CREATE TABLE reviews AS
+               SELECT k.review_id, k.user_id, k.item_id, k.rating, k.title, coalesce(k.ntext, st.text) AS text,
+                      k.ts, k.category
+               FROM staged_reviews st JOIN _keep k ON st.file_id = k.file_id AND st.line = k.line"""
+        )
+    con.execute("DROP TABLE _keep")
+    con.execute(
+        """CREATE TABLE items AS
+           SELECT r.item_id, coalesce(m.title, '') AS title, coalesce(m.description, '') AS description, r.category
+           FROM (SELECT DISTINCT category, item_id FROM reviews) r LEFT JOIN meta_ok m USING (category, item_id)"""
+    )
+    con.execute(
+        f"""CREATE TABLE examples AS
+            SELECT substr(md5(concat_ws(chr(31), category, user_id, target_review_id, split)), 1, 20) AS example_id, *
+            FROM (SELECT CASE s.rdesc WHEN 1 THEN 'test' WHEN 2 THEN 'val' ELSE 'train' END AS split,
+                         s.user_id, s.item_id, s.review_id AS target_review_id, s.ts AS target_ts,
+                         r.rating, r.title AS review_title, r.text AS reference, s.category,
+                         {n_targets} + 1 - s.rdesc AS target_index
+                  FROM seq s JOIN reviews r USING (review_id) WHERE s.rdesc <= {n_targets})"""
+    )
+
+
+def table_set_hash(con: duckdb.DuckDBPyConnection, table: str, cols: list[str]) -> str:
+    """Order-independent hash of a table's rows (rows are unique by their keys)."""
+    row = con.execute(
+        f"SELECT count(*), bit_xor(md5_number(concat_ws(chr(31), {', '.join(f'coalesce({c}::VARCHAR, chr(0))' for c in cols)}))) FROM {table}"
+    ).fetchone()
+    return f"{row[0]}:{row[1]}"
+
+
+def compute_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    parts = {
+        "reviews": table_set_hash(con, "reviews", ["review_id", "user_id", "item_id", "rating", "title", "text", "ts"]),
+        "items": table_set_hash(con, "items", ["item_id", "title", "description", "category"]),
+        "examples": table_set_hash(
+            con, "examples", ["example_id", "split", "user_id", "item_id", "target_review_id", "target_ts",
+                              "rating", "review_title", "reference"]),
+        "history": table_set_hash(con, "history", ["example_id", "position", "review_id", "item_id", "ts"]),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def write_build_info(con: duckdb.DuckDBPyConnection, info: dict[str, Any]) -> None:
+    con.execute("CREATE TABLE build_info(key VARCHAR, value VARCHAR)")
+    rows = [(k, v if isinstance(v, str) else json.dumps(v, sort_keys=True)) for k, v in info.items()]
+    con.executemany("INSERT INTO build_info VALUES (?, ?)", rows)
+
+
+def build_benchmark(
+    sources: list[str],
+    recipe: Recipe,
+    out: Path,
+    *,
+    strict: bool = False,
+    exports: tuple[str, ...] | list[str] = (),
+    schema: str | None = None,
+    console=None,
+) -> BuildReport:
+    """Build out/benchmark.duckdb (+ build_report.json, exports) from raw sources with a recipe."""
+    from dpbench import __version__
+
+    t0 = time.perf_counter()
+    out = Path(out)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    d = recipe.data
+    try:
+        files = resolve_sources(sources, out, list(d.categories), schema)
+    except BaseException:
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    final = out / "benchmark.duckdb"
+    remove_stale_build_files(out)
+    tmp = out / f".benchmark.duckdb.building-{os.getpid()}"
+    spill = out / f".duckdb-spill-{os.getpid()}"
+    report = BuildReport(recipe=recipe.name, recipe_hash=recipe.hash(), out=str(out))
+
+    def say(msg: str) -> None:
+        if console is not None:
+            console.print(f"[dim]{msg}[/]")
+
+    try:
+        con = connect_build(spill, recipe)
+        try:
+            staged = stage_files(con, files, strict=strict, progress=say)
+            mark_cross_file_rejects(con, d.require_metadata)
+            if strict:
+                raise_first_reject(con, files, "stage_reviews")
+                raise_first_reject(con, files, "stage_meta")
+            report.files = [dict(zip(("name", "kind", "category", "schema", "sha256", "bytes", "lines"), r))
+                            for r in con.execute("SELECT name, kind, category, schema, sha256, bytes, lines FROM files ORDER BY file_id").fetchall()]
+            report.rejects = summarize_rejects(con)
+            n_ok = con.execute("SELECT count(*) FROM stage_reviews WHERE reason IS NULL").fetchone()[0]
+            n_raw = con.execute("SELECT count(*) FROM stage_reviews").fetchone()[0]
+            report.add_step({"step": "raw review lines", "rows": int(n_raw), "users": None, "items": None})
+            report.add_step(filters.count_step(con, "clean reviews", "(SELECT * FROM stage_reviews WHERE reason IS NULL)"))
+            if n_ok == 0:
+                raise DataError(no_usable_rows_message(files, report.rejects))
+            say("filtering")
+            report.loops = filters.run_filters(con, d, report.add_step)
+            report.loops["profile_loop_passes"] = filters.assign_targets(con, d, report.add_step)
+            n_users = con.execute("SELECT count(DISTINCT (category, user_id)) FROM seq").fetchone()[0]
+            if n_users == 0:
+                raise DataError(
+                    f"no user survived recipe {recipe.name!r} ({len(files)} files, {n_ok} clean reviews); the "
+                    "per-step counts were: " + "; ".join(f"{s['step']}: {s['rows']}" for s in report.steps)
+                    + ". Relax the thresholds (e.g. data.user_min_reviews, data.item_min_users) or use more data."
+                )
+            say("writing tables")
+            attach_output(con, tmp)
+            create_public_tables(con, d.n_targets)
+            peers.create_history(con)
+            con.execute(f"DROP VIEW IF EXISTS {WORK_DB}.main.stage_reviews")
+            for t in _WORK_TABLES:
+                con.execute(f"DROP TABLE IF EXISTS {WORK_DB}.main.{t}")
+            report.counts = collect_counts(con)
+            report.peers = peers.peer_stats(con)
+            report.fingerprint = compute_fingerprint(con)
+            report.seconds = round(time.perf_counter() - t0, 2)
+            write_build_info(con, {
+                "fingerprint": report.fingerprint, "recipe": recipe.to_dict(), "recipe_name": recipe.name,
+                "recipe_hash": recipe.hash(), "data_recipe_hash": recipe.section_hash("data"),
+                "sources": report.files, "counts": report.counts, "steps": report.steps, "loops": report.loops,
+                "rejects": report.rejects, "dpbench_version": __version__, "duckdb_version": duckdb.__version__,
+                "lines_read": staged.lines,
+            })
+            save_tables(con, tmp, d.max_peers_per_item)
+        finally:
+            con.close()
+        os.replace(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        Path(str(tmp) + ".wal").unlink(missing_ok=True)
+        shutil.rmtree(spill, ignore_errors=True)
+    report.database = str(final)
+    report.database_bytes = final.stat().st_size
+    if exports:
+        from dpbench.data.export import export_benchmark
+
+        report.exports = {fmt: str(p) for fmt, p in export_benchmark(final, out, exports).items()}
+    report.seconds = round(time.perf_counter() - t0, 2)
+    report.write(out / "build_report.json")
+    return report
+
+
+def remove_stale_build_files(out: Path) -> None:
+    """Leftovers of a build that was killed (its process is gone): never a usable database."""
+    for p in [*out.glob(".benchmark.duckdb.building-*"), *out.glob(".duckdb-spill-*")]:
+        pid = p.name.rsplit("-", 1)[-1].split(".")[0]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def collect_counts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    counts: dict[str, Any] = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in PUBLIC_TABLES}
+    counts["users"] = int(con.execute("SELECT count(DISTINCT (category, user_id)) FROM examples").fetchone()[0])
+    counts["examples_by_split"] = {s: int(n) for s, n in con.execute(
+        "SELECT split, count(*) FROM examples GROUP BY split ORDER BY split").fetchall()}
+    counts["by_category"] = {c: {"users": int(u), "items": int(i), "reviews": int(r)} for c, u, i, r in con.execute(
+        """SELECT category, count(DISTINCT user_id), count(DISTINCT item_id), count(*) FROM reviews
+           GROUP BY category ORDER BY category""").fetchall()}
+    return counts
+
+
+def no_usable_rows_message(files: list[RawFile], rejects: dict[str, dict]) -> str:
+    names = ", ".join(f.path.name for f in files if f.kind == "reviews")
+    if not rejects:
+        return f"no reviews found in {names}: the files are empty. Check the paths given with --source."
+    top = "; ".join(f"{k} ×{v['count']} (e.g. {', '.join(v['examples'][:2])})" for k, v in list(rejects.items())[:4])
+    return (f"no usable reviews in {names}: every line was rejected: {top}. Check that these are Amazon review "
+            "files (2023, 2018 or 2014 release) or pass --schema; see build_report.json for details.")

@@ -1,0 +1,170 @@
+"""Read examples (with history and leak-free peers) out of a built benchmark.duckdb.
+
+This is the only place runs read the benchmark, so methods see plain dataclasses and never SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dpbench.errors import DataError
+
+
+@dataclass(frozen=True)
+class Item:
+    item_id: str
+    title: str
+    description: str
+    category: str
+
+
+@dataclass(frozen=True)
+class Review:
+    review_id: str
+    user_id: str
+    item_id: str
+    rating: float
+    title: str
+    text: str
+    ts: int  # milliseconds
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    position: int  # 0 = most recent before the target
+    review: Review
+    item: Item
+
+
+@dataclass
+class Example:
+    example_id: str
+    split: str
+    user_id: str
+    item: Item
+    target_review_id: str
+    target_ts: int
+    rating: float
+    review_title: str
+    reference: str
+    history: list[HistoryEntry] = field(default_factory=list)
+    # item_id -> other users' reviews of that history item written before target_ts (newest first)
+    peers: dict[str, list[Review]] = field(default_factory=dict)
+
+
+def benchmark_path(data: str | Path) -> Path:
+    """Accept data/NAME or data/NAME/benchmark.duckdb."""
+    p = Path(data)
+    if p.is_dir():
+        p = p / "benchmark.duckdb"
+    if not p.exists():
+        raise DataError(f"no benchmark at {p}: build one with `dpbench build-data --out {Path(data)}`")
+    return p
+
+
+def connect(data: str | Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(str(benchmark_path(data)), read_only=True)
+
+
+def benchmark_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    row = con.execute("SELECT value FROM build_info WHERE key = 'fingerprint'").fetchone()
+    return str(row[0]) if row else ""
+
+
+def in_shard(example_id: str, shard: tuple[int, int] | None) -> bool:
+    if shard is None:
+        return True
+    i, n = shard
+    return int(hashlib.sha256(example_id.encode()).hexdigest()[:8], 16) % n == i
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise DataError(f"--shard must look like I/N (e.g. 0/4), got {text!r}") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise DataError(f"--shard {text}: need 0 <= I < N")
+    return i, n
+
+
+def select_example_ids(
+    con: duckdb.DuckDBPyConnection, split: str, limit: int | None = None, shard: tuple[int, int] | None = None
+) -> list[str]:
+    """The examples a run covers: ordered by example_id (a content hash, so the first N are a
+    deterministic pseudo-random sample), limited, then split into shards by a hash of the id,
+    so N machines with the same --limit together cover exactly the same set as one machine."""
+    if split not in ("train", "val", "test"):
+        raise DataError(f"unknown split {split!r}; choose train, val or test")
+    q = "SELECT example_id FROM examples WHERE split = ? ORDER BY example_id"
+    ids = [r[0] for r in con.execute(q, [split]).fetchall()]
+    if limit is not None:
+        ids = ids[:limit]
+    return [i for i in ids if in_shard(i, shard)]
+
+
+def _review(row) -> Review:
+    return Review(row[0], row[1], row[2], float(row[3]) if row[3] is not None else 0.0, row[4] or "", row[5] or "", int(row[6]))
+
+
+def load_examples(
+    con: duckdb.DuckDBPyConnection,
+    example_ids: list[str],
+    with_peers: bool = False,
+    max_peers_per_item: int | None = None,
+) -> list[Example]:
+    """Examples in the order of `example_ids`, with history (and peers when asked)."""
+    if not example_ids:
+        return []
+    con.execute("CREATE OR REPLACE TEMP TABLE _want AS SELECT unnest(?::VARCHAR[]) AS example_id", [example_ids])
+    items_cols = "i.item_id, coalesce(i.title, ''), coalesce(i.description, ''), coalesce(i.category, '')"
+    rows = con.execute(
+        f"""SELECT e.example_id, e.split, e.user_id, e.target_review_id, e.target_ts, e.rating,
+                   e.review_title, e.reference, e.item_id, {items_cols}
+            FROM examples e JOIN _want w USING (example_id)
+            LEFT JOIN items i ON i.item_id = e.item_id"""
+    ).fetchall()
+    by_id: dict[str, Example] = {}
+    for r in rows:
+        item = Item(r[8], r[10] or "", r[11] or "", r[12] or "")
+        by_id[r[0]] = Example(r[0], r[1], r[2], item, r[3], int(r[4]), float(r[5] or 0), r[6] or "", r[7] or "")
+    missing = [i for i in example_ids if i not in by_id]
+    if missing:
+        raise DataError(f"{len(missing)} example ids are not in this benchmark (first: {missing[0]})")
+
+    hist = con.execute(
+        f"""SELECT h.example_id, h.position, r.review_id, r.user_id, r.item_id, r.rating, r.title, r.text, r.ts,
+                   {items_cols}
+            FROM history h JOIN _want w USING (example_id)
+            JOIN reviews r ON r.review_id = h.review_id
+            LEFT JOIN items i ON i.item_id = r.item_id
+            ORDER BY h.example_id, h.position"""
+    ).fetchall()
+    for r in hist:
+        item = Item(r[4], r[10] or "", r[11] or "", r[12] or "")
+        by_id[r[0]].history.append(HistoryEntry(int(r[1]), _review(r[2:9]), item))
+
+    if with_peers:
+        lim = "" if max_peers_per_item is None else f"QUALIFY row_number() OVER (PARTITION BY p.example_id, p.item_id ORDER BY p.peer_ts DESC, p.peer_review_id) <= {int(max_peers_per_item)}"
+        peer_rows = con.execute(
+            f"""SELECT p.example_id, r.review_id, r.user_id, r.item_id, r.rating, r.title, r.text, r.ts
+                FROM peers p JOIN _want w USING (example_id)
+                JOIN reviews r ON r.review_id = p.peer_review_id
+                {lim}
+                ORDER BY p.example_id, r.item_id, r.ts DESC, r.review_id"""
+        ).fetchall()
+        grouped: dict[str, dict[str, list[Review]]] = defaultdict(lambda: defaultdict(list))
+        for r in peer_rows:
+            rv = _review(r[1:8])
+            grouped[r[0]][rv.item_id].append(rv)
+        for eid, d in grouped.items():
+            by_id[eid].peers = dict(d)
+    con.execute("DROP TABLE IF EXISTS _want")
+    return [by_id[i] for i in example_ids]

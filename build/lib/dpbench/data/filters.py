@@ -1,0 +1,214 @@
+"""The recipe's filters in DuckDB SQL: items, reviews, per-user deduplication, the core loop and the
+profile loop (SPEC §2 steps 1-6). Each step records (rows, users, items) for the build report.
+
+Deduplication follows the published pipeline exactly: per user, walk reviews newest first and keep a
+review when neither its item nor its text belongs to a review already KEPT. That walk is sequential,
+so it runs in Python, but only for users who have a repeated item or text at all (usually few); every
+other user keeps all rows, decided in SQL. Texts are compared by hash() (64 bits, within one user,
+never stored), which keeps the working tables small.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from dpbench.data.stage import WS_CLASS
+from dpbench.recipes import DataRecipe
+
+Step = dict  # {"step": str, "rows": int, "users": int, "items": int}
+
+
+# Whitespace other than the plain space; a run needs rewriting when it holds one of these or 2+ spaces.
+_NS_CLASS = r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+
+
+def needs_normalize_sql(col: str) -> str:
+    """True when Python's whitespace normalization would change the text."""
+    return f"(starts_with({col}, ' ') OR ends_with({col}, ' ') OR regexp_matches({col}, '{_NS_CLASS}|  '))"
+
+
+def rewrite_whitespace_sql(col: str) -> str:
+    return f"trim(regexp_replace({col}, '{WS_CLASS}*{_NS_CLASS}{WS_CLASS}*|  +', ' ', 'g'), ' ')"
+
+
+def normalize_sql(col: str) -> str:
+    """Python's re.sub(r'\\s+', ' ', text.strip()) in SQL (same whitespace set). Rewriting every
+    single space is slow, so only runs that change are replaced, and only in texts that have one."""
+    return f"CASE WHEN {needs_normalize_sql(col)} THEN {rewrite_whitespace_sql(col)} ELSE {col} END"
+
+
+def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: bool = True) -> Step:
+    user_sql = "count(DISTINCT (category, user_id))" if users else "NULL"
+    rows, n_users, items = con.execute(
+        f"SELECT count(*), {user_sql}, count(DISTINCT (category, item_id)) FROM {table}"
+    ).fetchone()
+    return {"step": name, "rows": int(rows), "users": None if n_users is None else int(n_users), "items": int(items)}
+
+
+def select_items(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
+    """meta_ok: clean metadata rows; items_kept: those passing the recipe's item filters (step 1)."""
+    con.execute(
+        """CREATE TABLE meta_ok AS SELECT category, item_id, title, description, n_categories, rating_number
+           FROM stage_meta WHERE reason IS NULL"""
+    )
+    conds = [f"length(description) >= {int(d.desc_min_chars)}"]
+    if d.desc_max_chars is not None:
+        conds.append(f"length(description) <= {int(d.desc_max_chars)}")
+    if d.require_item_title:
+        conds.append("coalesce(title, '') <> ''")
+    if d.require_item_categories:
+        conds.append("n_categories > 0")
+    if d.require_rating_number:
+        conds.append("coalesce(rating_number, 0) <> 0")
+    con.execute(f"CREATE TABLE items_kept AS SELECT * FROM meta_ok WHERE {' AND '.join(conds)}")
+
+
+def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
+    """rv: clean reviews passing the review filters whose item is kept (step 2), with a stable id,
+    hashes of the raw and the whitespace-normalized text (what the dedup walks compare), and the
+    normalized text only where it differs from the raw one. Texts stay in staged_reviews (rv points
+    at them by file_id, line), so the one big column is stored once."""
+    n_chars = "length(text)" if d.semantics == "paper" else "length(coalesce(ntext, text))"
+    item_ok = "item_kept" if d.require_metadata else "(item_kept OR NOT has_meta)"
+    title_ok = "AND title <> ''" if d.require_review_title else ""
+    con.execute(
+        f"""CREATE TABLE rv AS
+            SELECT substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) AS review_id,
+                   file_id, line, category, user_id, item_id, rating, title, ts,
+                   th_raw, CASE WHEN ntext IS NULL THEN th_raw ELSE hash(ntext) END AS th_norm, ntext
+            FROM (
+              -- ntext: the normalized text, only where it differs (the check is one regex scan, done once)
+              SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.rating, s.title, s.ts, s.text,
+                     hash(s.text) AS th_raw,
+                     CASE WHEN {needs_normalize_sql("s.text")} THEN nullif({rewrite_whitespace_sql("s.text")}, s.text) END
+                       AS ntext,
+                     k.item_id IS NOT NULL AS item_kept, m.item_id IS NOT NULL AS has_meta
+              FROM stage_reviews s
+              LEFT JOIN items_kept k ON k.category = s.category AND k.item_id = s.item_id
+              LEFT JOIN meta_ok m ON m.category = s.category AND m.item_id = s.item_id
+              WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0)
+            WHERE {item_ok} AND {n_chars} >= {int(d.min_text_chars)} {title_ok}"""
+    )
+
+
+def create_dropped_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str) -> int:
+    """_dropped(review_id): rows of `table` the published newest-first walk skips (item or `key` seen)."""
+    import pyarrow as pa
+
+    rows = con.execute(
+        f"""WITH dup AS (SELECT category, user_id FROM {table} GROUP BY ALL
+                         HAVING count(*) > count(DISTINCT item_id) OR count(*) > count(DISTINCT {key}))
+            SELECT t.category, t.user_id, t.review_id, t.item_id, t.{key} FROM {table} t JOIN dup USING (category, user_id)
+            ORDER BY t.category, t.user_id, t.ts DESC, t.review_id DESC"""
+    ).fetchall()
+    dropped: list[str] = []
+    current = None
+    seen_items: set = set()
+    seen_keys: set = set()
+    for cat, user, rid, item, k in rows:
+        if (cat, user) != current:
+            current, seen_items, seen_keys = (cat, user), set(), set()
+        if item in seen_items or k in seen_keys:
+            dropped.append(rid)
+            continue
+        seen_items.add(item)
+        seen_keys.add(k)
+    con.register("_dropped_arrow", pa.table({"review_id": pa.array(dropped, type=pa.string())}))
+    con.execute("CREATE OR REPLACE TEMP TABLE _dropped AS SELECT review_id FROM _dropped_arrow")
+    con.unregister("_dropped_arrow")
+    return len(dropped)
+
+
+def run_core_loop(con: duckdb.DuckDBPyConnection, d: DataRecipe, table: str, count_unique: bool) -> int:
+    """Step 3: drop reviews of items with < item_min_users users and of users outside the review-count
+    range, until a pass removes nothing. With count_unique (paper), a user's count is the number of
+    reviews the dedup walk keeps; rows are not removed by it. Returns the number of passes."""
+    user_max = f"AND n <= {int(d.user_max_reviews)}" if d.user_max_reviews is not None else ""
+    passes = 0
+    while True:
+        passes += 1
+        before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if count_unique:
+            create_dropped_duplicates(con, table, "th")
+            ucount = f"SELECT category, user_id, count(*) AS n FROM {table} ANTI JOIN _dropped USING (review_id) GROUP BY ALL"
+        else:
+            ucount = f"SELECT category, user_id, count(*) AS n FROM {table} GROUP BY ALL"
+        con.execute(
+            f"""CREATE OR REPLACE TABLE {table}_next AS
+                WITH u AS ({ucount}),
+                     i AS (SELECT category, item_id, count(DISTINCT user_id) AS m FROM {table} GROUP BY ALL)
+                SELECT t.* FROM {table} t
+                JOIN u USING (category, user_id) JOIN i USING (category, item_id)
+                WHERE m >= {int(d.item_min_users)} AND n >= {int(d.user_min_reviews)} {user_max}"""
+        )
+        con.execute(f"DROP TABLE {table}; ALTER TABLE {table}_next RENAME TO {table}")
+        after = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if after == before:
+            return passes
+
+
+def apply_dedup(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
+    create_dropped_duplicates(con, table, key)
+    con.execute(f"DELETE FROM {table} WHERE review_id IN (SELECT review_id FROM _dropped)")
+
+
+def run_filters(
+    con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]
+) -> dict[str, int]:
+    """Steps 1-4 into table `kept(review_id, category, user_id, item_id, ts, th)`; returns loop passes."""
+    select_items(con, d)
+    note(count_step(con, "items with metadata (clean)", "meta_ok", users=False))
+    note(count_step(con, "items passing item filters", "items_kept", users=False))
+    select_reviews(con, d)
+    note(count_step(con, "reviews passing review filters", "rv"))
+    if d.semantics == "paper":
+        # Core loop on raw text, counting deduplicated reviews; then normalize and deduplicate (steps 3-4).
+        con.execute("CREATE TABLE cur AS SELECT review_id, category, user_id, item_id, ts, th_raw AS th FROM rv")
+        passes = run_core_loop(con, d, "cur", count_unique=True)
+        note(count_step(con, f"core loop ({passes} passes)", "cur"))
+        con.execute("""CREATE TABLE kept AS SELECT c.review_id, c.category, c.user_id, c.item_id, c.ts, r.th_norm AS th
+                       FROM cur c JOIN rv r USING (review_id)""")
+        apply_dedup(con, "kept", "th")
+        note(count_step(con, "normalize + deduplicate per user", "kept"))
+    else:
+        con.execute("CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, th_norm AS th FROM rv")
+        apply_dedup(con, "kept", "th")
+        note(count_step(con, "normalize + deduplicate per user", "kept"))
+        passes = run_core_loop(con, d, "kept", count_unique=False)
+        note(count_step(con, f"core loop ({passes} passes)", "kept"))
+    return {"core_loop_passes": passes}
+
+
+def assign_targets(con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]) -> int:
+    """Steps 5-6 into table `seq` (kept reviews with rdesc = 1 for the newest); returns profile passes."""
+    nt = int(d.n_targets)
+    con.execute(
+        """CREATE TABLE seq AS SELECT review_id, category, user_id, item_id, ts,
+             row_number() OVER (PARTITION BY category, user_id ORDER BY ts DESC, review_id DESC) AS rdesc,
+             count(*) OVER (PARTITION BY category, user_id) AS n FROM kept"""
+    )
+    # A user needs n_targets reviews plus at least one earlier review for the first target's history.
+    con.execute(f"DELETE FROM seq WHERE n <= {nt}")
+    note(count_step(con, f"users with > {nt} reviews (targets: last {nt})", "seq"))
+    passes = 0
+    if d.profile_item_min_users > 0 or d.profile_min_reviews > 0:
+        while True:
+            passes += 1
+            users_before = con.execute("SELECT count(DISTINCT (category, user_id)) FROM seq").fetchone()[0]
+            con.execute(
+                f"""DELETE FROM seq WHERE rdesc > {nt} AND (category, item_id) NOT IN (
+                      SELECT (category, item_id) FROM seq WHERE rdesc > {nt} GROUP BY ALL
+                      HAVING count(DISTINCT user_id) >= {int(d.profile_item_min_users)})"""
+            )
+            con.execute(
+                f"""DELETE FROM seq WHERE (category, user_id) IN (
+                      SELECT (category, user_id) FROM seq GROUP BY ALL
+                      HAVING count(*) FILTER (WHERE rdesc > {nt}) < {max(int(d.profile_min_reviews), 1)})"""
+            )
+            users_after = con.execute("SELECT count(DISTINCT (category, user_id)) FROM seq").fetchone()[0]
+            if users_after == users_before:
+                break
+        note(count_step(con, f"profile loop ({passes} passes)", "seq"))
+    return passes

@@ -1,0 +1,291 @@
+"""Stage raw lines into typed DuckDB rows, each row either clean or carrying the reason it was rejected.
+
+Parsing is SQL over Arrow batches of numbered lines (dpbench/data/sources.py): one `json_extract`
+per line pulls every field of the file's release, and a CASE names the first problem of a row
+(invalid UTF-8, malformed JSON, a missing or mistyped field, empty text). Duplicates and reviews of
+items without metadata are marked afterwards, across files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dpbench.data.sources import RawFile, iter_line_batches
+from dpbench.errors import DataError
+
+# Python's str.isspace() set, so whitespace handling matches the published (Python) pipeline.
+WS_CLASS = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
+
+# Field paths per release: reviews (user, item, item fallback, rating, title, text, time, time scale).
+REVIEW_FIELDS = {
+    "2023": (("user_id", "parent_asin", "asin", "rating", "title", "text", "timestamp"), 1),
+    "2018": (("reviewerID", "asin", "asin", "overall", "summary", "reviewText", "unixReviewTime"), 1000),
+    "2014": (("reviewerID", "asin", "asin", "overall", "summary", "reviewText", "unixReviewTime"), 1000),
+}
+META_FIELDS = {
+    "2023": ("parent_asin", "title", "description", "categories", "rating_number"),
+    "2018": ("asin", "title", "description", "category", "rating_number"),
+    "2014": ("asin", "title", "description", "categories", "rating_number"),
+}
+_BAD_SCALAR = "('ARRAY', 'OBJECT', 'BOOLEAN')"
+
+
+@dataclass
+class StageStats:
+    files: list[dict] = field(default_factory=list)
+    lines: int = 0
+
+
+def create_stage_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """CREATE TABLE files(file_id INTEGER, path VARCHAR, name VARCHAR, kind VARCHAR, category VARCHAR,
+                              schema VARCHAR, sha256 VARCHAR, bytes BIGINT, lines BIGINT);
+           CREATE TABLE staged_reviews(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
+                              user_id VARCHAR, item_id VARCHAR, rating DOUBLE, title VARCHAR, text VARCHAR,
+                              ts BIGINT, release VARCHAR);
+           -- Rejects found across files (duplicates, items without metadata) are rows here, not
+           -- UPDATEs: the first UPDATE of the big compressed staged table costs seconds per million rows.
+           CREATE TABLE review_marks(file_id INTEGER, line BIGINT, reason VARCHAR);
+           CREATE VIEW stage_reviews AS
+             SELECT s.* REPLACE (coalesce(s.reason, m.reason) AS reason)
+             FROM staged_reviews s LEFT JOIN review_marks m USING (file_id, line);
+           CREATE TABLE stage_meta(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
+                              item_id VARCHAR, title VARCHAR, description VARCHAR, n_categories INTEGER,
+                              rating_number DOUBLE);"""
+    )
+
+
+def _missing(t: str) -> str:
+    return f"({t} IS NULL OR {t} = 'NULL')"
+
+
+def parsed_cte(paths: str) -> str:
+    """One pass of json_type and one of json_extract_string over each line (both take a list of
+    paths, so each parses the line once); `try` turns a parse error into NULL: a malformed line."""
+    return f"""
+    WITH v AS (
+      SELECT line, text, text IS NULL AS bad_utf8,
+             CASE WHEN starts_with(text, '{{') OR starts_with(ltrim(text), '{{')
+                  THEN try(json_type(text, [{paths}])) END AS t
+      FROM chunk),
+    f AS (
+      SELECT line, bad_utf8, t IS NOT NULL AS ok, text, t,
+             CASE WHEN t IS NOT NULL THEN json_extract_string(text, [{paths}]) END AS s
+      FROM v)"""
+
+
+def review_select_sql(file_id: int, rf: RawFile) -> str:
+    (user, item, item2, rating, title, text, ts), scale = REVIEW_FIELDS[rf.schema]
+    paths = ", ".join(f"'$.{p}'" for p in (user, item, item2, rating, title, text, ts))
+    cat = rf.category.replace("'", "''")
+    return parsed_cte(paths) + f""",
+    g AS (
+      SELECT line, bad_utf8, ok, t[1] AS t_user, s[1] AS user_id,
+             coalesce(nullif(t[2], 'NULL'), t[3]) AS t_item, coalesce(s[2], s[3]) AS item_id,
+             t[4] AS t_rating, try_cast(s[4] AS DOUBLE) AS rating, t[5] AS t_title, s[5] AS title,
+             t[6] AS t_text, s[6] AS txt, t[7] AS t_ts, try_cast(s[7] AS DOUBLE) AS ts_raw
+      FROM f)
+    SELECT {file_id} AS file_id, line,
+      CASE WHEN bad_utf8 THEN 'invalid_utf8'
+           WHEN NOT ok THEN 'malformed_json'
+           WHEN {_missing('t_user')} OR user_id = '' THEN 'missing_field:{user}'
+           WHEN t_user IN {_BAD_SCALAR} THEN 'mistyped_field:{user}'
+           WHEN {_missing('t_item')} OR item_id = '' THEN 'missing_field:{item}'
+           WHEN t_item IN {_BAD_SCALAR} THEN 'mistyped_field:{item}'
+           WHEN {_missing('t_rating')} THEN 'missing_field:{rating}'
+           WHEN rating IS NULL OR t_rating IN {_BAD_SCALAR} OR isnan(rating) THEN 'mistyped_field:{rating}'
+           WHEN {_missing('t_text')} THEN 'missing_field:{text}'
+           WHEN t_text <> 'VARCHAR' THEN 'mistyped_field:{text}'
+           WHEN regexp_full_match(txt, '{WS_CLASS}*') THEN 'empty_text'
+           WHEN {_missing('t_ts')} THEN 'missing_field:{ts}'
+           WHEN ts_raw IS NULL OR t_ts IN {_BAD_SCALAR} OR isnan(ts_raw) THEN 'mistyped_field:{ts}'
+           WHEN t_title IN {_BAD_SCALAR} THEN 'mistyped_field:{title}'
+      END AS reason,
+      '{cat}' AS category, user_id, item_id, rating, coalesce(title, '') AS title, txt AS text,
+      CAST(round(ts_raw * {scale}) AS BIGINT) AS ts, '{rf.schema}' AS release
+    FROM g"""
+
+
+def meta_select_sql(file_id: int, rf: RawFile) -> str:
+    item, title, desc, cats, rnum = META_FIELDS["2023" if rf.schema == "empty" else rf.schema]
+    paths = ", ".join(f"'$.{p}'" for p in (item, title, desc, cats, rnum))
+    cat = rf.category.replace("'", "''")
+    return parsed_cte(paths) + f""",
+    g AS (
+      SELECT line, bad_utf8, ok, t[1] AS t_item, s[1] AS item_id, t[2] AS t_title, s[2] AS title, t[3] AS t_desc,
+             CASE t[3] WHEN 'ARRAY' THEN from_json(json_extract(text, '$.{desc}'), '["VARCHAR"]')
+                       WHEN 'VARCHAR' THEN [s[3]] ELSE [] END AS dl,
+             t[5] AS t_rnum, try_cast(s[5] AS DOUBLE) AS rnum,
+             CASE WHEN t[4] = 'ARRAY' THEN json_array_length(text, '$.{cats}') ELSE 0 END AS n_cat
+      FROM f)
+    SELECT {file_id} AS file_id, line,
+      CASE WHEN bad_utf8 THEN 'invalid_utf8'
+           WHEN NOT ok THEN 'malformed_json'
+           WHEN {_missing('t_item')} OR item_id = '' THEN 'missing_field:{item}'
+           WHEN t_item IN {_BAD_SCALAR} THEN 'mistyped_field:{item}'
+           WHEN t_title IN {_BAD_SCALAR} THEN 'mistyped_field:{title}'
+           WHEN t_desc IN ('OBJECT', 'BOOLEAN', 'BIGINT', 'UBIGINT', 'DOUBLE') THEN 'mistyped_field:{desc}'
+      END AS reason,
+      '{cat}' AS category, item_id, title,
+      -- DPL's create_description: drop a leading "Product Description" entry, join with spaces
+      CASE WHEN len(dl) = 0 THEN ''
+           WHEN dl[1] = 'Product Description' THEN array_to_string(dl[2:], ' ')
+           ELSE array_to_string(dl, ' ') END AS description,
+      n_cat AS n_categories, rnum AS rating_number
+    FROM g"""
+
+
+def stage_files(
+    con: duckdb.DuckDBPyConnection,
+    files: list[RawFile],
+    *,
+    strict: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> StageStats:
+    """Parse every file into stage_reviews / stage_meta; with strict, stop at the first bad line."""
+    create_stage_tables(con)
+    stats = StageStats()
+    for file_id, rf in enumerate(files):
+        if progress:
+            progress(f"reading {rf.path.name}")
+        n_lines = 0
+        hasher = hashlib.sha256()
+        table = "staged_reviews" if rf.kind == "reviews" else "stage_meta"
+        if rf.schema != "empty":
+            sql = review_select_sql(file_id, rf) if rf.kind == "reviews" else meta_select_sql(file_id, rf)
+            if strict:  # one query per block, so the build stops at the first block with a bad line
+                for chunk in iter_line_batches(rf.path, hasher=hasher):
+                    n_lines = max(n_lines, int(chunk["line"][-1].as_py())) if len(chunk) else n_lines
+                    con.register("chunk", chunk)
+                    con.execute(f"INSERT INTO {table} {sql}")
+                    con.unregister("chunk")
+                    raise_first_reject(con, files, "stage_reviews" if rf.kind == "reviews" else table, file_id)
+            else:  # one streaming query per file: half the CPU of a query per block
+                last = [0]
+                con.register("chunk", stream_lines(rf.path, hasher, last))
+                con.execute(f"INSERT INTO {table} {sql}")
+                con.unregister("chunk")
+                n_lines = last[0]
+        size = rf.path.stat().st_size
+        con.execute(
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [file_id, str(rf.path), rf.path.name, rf.kind, rf.category, rf.schema, hasher.hexdigest(), size, n_lines],
+        )
+        stats.lines += n_lines
+    return stats
+
+
+def stream_lines(path: Path, hasher, last: list[int]):
+    """The file's numbered lines as one Arrow stream (read lazily, block by block); `last[0]` ends
+    up as the last line number seen."""
+    import pyarrow as pa
+
+    schema = pa.schema([("line", pa.int64()), ("text", pa.large_string())])
+
+    def batches():
+        for chunk in iter_line_batches(path, hasher=hasher):
+            if len(chunk):
+                last[0] = max(last[0], int(chunk["line"][-1].as_py()))
+            yield from chunk.cast(schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def raise_first_reject(
+    con: duckdb.DuckDBPyConnection, files: list[RawFile], table: str, file_id: int | None = None
+) -> None:
+    """--strict: a DataError naming the first bad line (file:line) and why it is bad."""
+    where = "" if file_id is None else f"AND file_id = {int(file_id)}"
+    row = con.execute(
+        f"SELECT file_id, line, reason FROM {table} WHERE reason IS NOT NULL {where} ORDER BY file_id, line LIMIT 1"
+    ).fetchone()
+    if row:
+        path = files[row[0]].path
+        raise DataError(
+            f"{path}:{row[1]}: {explain_reason(row[2])} (--strict stops at the first bad line; "
+            "without --strict such lines are skipped, counted and listed in build_report.json)"
+        )
+
+
+def explain_reason(reason: str) -> str:
+    kind, _, fld = reason.partition(":")
+    return {
+        "invalid_utf8": "the line is not valid UTF-8",
+        "malformed_json": "the line is not a JSON object",
+        "missing_field": f"required field {fld!r} is missing or null",
+        "mistyped_field": f"field {fld!r} has the wrong type",
+        "empty_text": "the review text is empty",
+        "duplicate": "duplicate of another review (same user, item, time and text)" if not fld
+        else f"duplicate ({fld})",
+        "item_without_metadata": "the reviewed item has no metadata row",
+    }.get(kind, reason)
+
+
+def mark_cross_file_rejects(con: duckdb.DuckDBPyConnection, require_metadata: bool) -> None:
+    """Duplicates (exact; and, for 2014/2018, one review repeated across variant asins) and,
+    when the recipe needs metadata, reviews of items that have none. Choices are by content, so
+    file and line order never change the outcome."""
+    con.execute(
+        """UPDATE stage_meta SET reason = 'duplicate:item_id' WHERE reason IS NULL AND (file_id, line) IN (
+             SELECT (file_id, line) FROM (
+               SELECT file_id, line, row_number() OVER (PARTITION BY category, item_id
+                 ORDER BY length(description) DESC, title, description, n_categories DESC, rating_number DESC) AS rn
+               FROM stage_meta WHERE reason IS NULL) WHERE rn > 1)"""
+    )
+    # Exact duplicates: find repeated keys with a hash aggregate first (cheap), then rank only those rows.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _dup AS
+           WITH keys AS (SELECT category, user_id, item_id, ts, hash(text) AS h FROM stage_reviews
+                         WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1)
+           SELECT file_id, line FROM (
+             SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.item_id, s.ts, s.text
+                                                          ORDER BY s.rating, s.title) AS rn
+             FROM stage_reviews s JOIN keys k ON s.category = k.category AND s.user_id = k.user_id
+               AND s.item_id = k.item_id AND s.ts = k.ts AND hash(s.text) = k.h
+             WHERE s.reason IS NULL) WHERE rn > 1"""
+    )
+    con.execute("INSERT INTO review_marks SELECT file_id, line, 'duplicate' FROM _dup")
+    # 2018 5-core files repeat one review across variant asins: keep the copy whose item has metadata.
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE _dup AS
+           WITH keys AS (SELECT category, user_id, ts, hash(text) AS h FROM stage_reviews
+                         WHERE reason IS NULL AND release IN ('2014', '2018') GROUP BY ALL HAVING count(*) > 1)
+           SELECT file_id, line FROM (
+             SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.text, s.ts
+                                                          ORDER BY (m.item_id IS NULL), s.item_id) AS rn
+             FROM stage_reviews s JOIN keys k ON s.category = k.category AND s.user_id = k.user_id
+               AND s.ts = k.ts AND hash(s.text) = k.h
+             LEFT JOIN (SELECT DISTINCT category, item_id FROM stage_meta WHERE reason IS NULL) m
+               ON m.category = s.category AND m.item_id = s.item_id
+             WHERE s.reason IS NULL AND s.release IN ('2014', '2018')) WHERE rn > 1"""
+    )
+    con.execute("INSERT INTO review_marks SELECT file_id, line, 'duplicate:variant_asin' FROM _dup")
+    con.execute("DROP TABLE _dup")
+    if require_metadata:
+        con.execute(
+            """INSERT INTO review_marks SELECT file_id, line, 'item_without_metadata' FROM stage_reviews s
+               WHERE reason IS NULL AND NOT EXISTS (
+                 SELECT 1 FROM stage_meta m WHERE m.reason IS NULL AND m.category = s.category
+                 AND m.item_id = s.item_id)"""
+        )
+
+
+def summarize_rejects(con: duckdb.DuckDBPyConnection, examples_per_reason: int = 5) -> dict[str, dict]:
+    """{reason: {count, examples: ["file:line", ...]}} over reviews and metadata."""
+    rows = con.execute(
+        f"""WITH r AS (SELECT 'reviews' AS kind, file_id, line, reason FROM stage_reviews WHERE reason IS NOT NULL
+                      UNION ALL SELECT 'meta', file_id, line, reason FROM stage_meta WHERE reason IS NOT NULL)
+            SELECT r.kind || ':' || r.reason AS k, count(*) AS n,
+                   list(f.name || ':' || r.line ORDER BY r.file_id, r.line)[1:{examples_per_reason}] AS ex
+            FROM r JOIN files f USING (file_id) GROUP BY ALL ORDER BY n DESC, k"""
+    ).fetchall()
+    return {k: {"count": int(n), "examples": list(ex)} for k, n, ex in rows}
+
+
+def staged_paths(con: duckdb.DuckDBPyConnection) -> list[Path]:
+    return [Path(r[0]) for r in con.execute("SELECT path FROM files ORDER BY file_id").fetchall()]

@@ -1,0 +1,178 @@
+"""`dpbench validate data/NAME`: every invariant a benchmark promises, each an independent SQL query.
+
+Checks: the public tables and columns exist; the fingerprint matches the content; ids are unique and
+referentially whole; each user has train targets < val target < test target; no history or peer row
+at or after its target; the recipe's thresholds hold on the result (the loops reached a fixpoint).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from dpbench.data.examples import benchmark_path
+
+REQUIRED = {
+    "reviews": ["review_id", "user_id", "item_id", "rating", "title", "text", "ts"],
+    "items": ["item_id", "title", "description", "category"],
+    "examples": ["example_id", "split", "user_id", "item_id", "target_review_id", "target_ts", "rating",
+                 "review_title", "reference"],
+    "history": ["example_id", "position", "review_id", "item_id", "ts"],
+    "peers": ["example_id", "item_id", "peer_user_id", "peer_review_id", "peer_ts"],
+    "build_info": ["key", "value"],
+}
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class ValidationResult:
+    path: str
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str = "") -> bool:
+        self.checks.append(Check(name, bool(ok), detail))
+        return bool(ok)
+
+
+def count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    return int(con.execute(sql).fetchone()[0])
+
+
+def check_tables(con: duckdb.DuckDBPyConnection, res: ValidationResult) -> bool:
+    cols: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall():
+        cols.setdefault(table, set()).add(column)
+    missing = [f"{t}.{c}" for t, cs in REQUIRED.items() for c in cs if c not in cols.get(t, set())]
+    return res.add("tables and columns", not missing, f"missing: {', '.join(missing)}" if missing else "all present")
+
+
+def check_fingerprint(con: duckdb.DuckDBPyConnection, res: ValidationResult) -> None:
+    from dpbench.data.build import compute_fingerprint
+
+    stored = con.execute("SELECT value FROM build_info WHERE key = 'fingerprint'").fetchone()
+    actual = compute_fingerprint(con)
+    res.add("fingerprint matches content", stored is not None and stored[0] == actual,
+            f"stored {stored[0] if stored else None}, recomputed {actual}")
+
+
+def check_keys(con: duckdb.DuckDBPyConnection, res: ValidationResult) -> None:
+    dup = count(con, "SELECT count(*) - count(DISTINCT review_id) FROM reviews") + count(
+        con, "SELECT count(*) - count(DISTINCT example_id) FROM examples") + count(
+        con, "SELECT count(*) - count(DISTINCT (example_id, position)) FROM history")
+    res.add("unique ids", dup == 0, f"{dup} duplicated keys")
+    dangling = count(con, "SELECT count(*) FROM examples e ANTI JOIN reviews r ON r.review_id = e.target_review_id")
+    dangling += count(con, "SELECT count(*) FROM history h ANTI JOIN reviews r USING (review_id)")
+    dangling += count(con, "SELECT count(*) FROM reviews r ANTI JOIN items i USING (item_id)")
+    res.add("references resolve (targets, history, items)", dangling == 0, f"{dangling} dangling references")
+    foreign = count(con, """SELECT count(*) FROM history h JOIN examples e USING (example_id)
+                            JOIN reviews r ON r.review_id = h.review_id WHERE r.user_id <> e.user_id""")
+    res.add("history holds only the user's own reviews", foreign == 0, f"{foreign} rows of other users")
+    gaps = count(con, """SELECT count(*) FROM (SELECT example_id, max(position) + 1 AS m, count(*) AS n
+                         FROM history GROUP BY example_id) WHERE m <> n""")
+    order = count(con, """SELECT count(*) FROM history h1 JOIN history h2
+                          ON h1.example_id = h2.example_id AND h2.position = h1.position + 1 WHERE h2.ts > h1.ts""")
+    res.add("history positions 0.. most recent first", gaps + order == 0, f"{gaps} gaps, {order} out of order")
+
+
+def check_splits(con: duckdb.DuckDBPyConnection, res: ValidationResult, n_targets: int | None) -> None:
+    bad_counts = count(con, f"""SELECT count(*) FROM (
+        SELECT category, user_id, count(*) FILTER (WHERE split = 'val') AS v, count(*) FILTER (WHERE split = 'test') AS t,
+               count(*) FILTER (WHERE split = 'train') AS tr FROM examples GROUP BY ALL)
+        WHERE v <> 1 OR t <> 1 {f"OR tr <> {n_targets - 2}" if n_targets else ""}""")
+    res.add("every user: one val, one test" + (f", {n_targets - 2} train" if n_targets else ""),
+            bad_counts == 0, f"{bad_counts} users violate it")
+    bad_order = count(con, """WITH o AS (SELECT category, user_id, split,
+            row_number() OVER (PARTITION BY category, user_id ORDER BY target_ts, target_review_id) AS k,
+            count(*) OVER (PARTITION BY category, user_id) AS n FROM examples)
+        SELECT count(DISTINCT (category, user_id)) FROM o
+        WHERE (split = 'test' AND k <> n) OR (split = 'val' AND k <> n - 1) OR (split = 'train' AND k >= n - 1)""")
+    res.add("split order: train targets < val < test (time, then review id)", bad_order == 0,
+            f"{bad_order} users out of order")
+    later = count(con, """SELECT count(*) FROM reviews r JOIN (SELECT category, user_id, max(target_ts) AS t
+                          FROM examples GROUP BY ALL) e USING (category, user_id) WHERE r.ts > e.t""")
+    res.add("targets are each user's last reviews", later == 0, f"{later} reviews after a user's test target")
+
+
+def check_leaks(con: duckdb.DuckDBPyConnection, res: ValidationResult, max_peers: int | None) -> None:
+    from dpbench.data.peers import count_leaks
+
+    leaks = count_leaks(con)
+    res.add("no leakage: history and peers strictly before the target", sum(leaks.values()) == 0,
+            ", ".join(f"{k}={v}" for k, v in leaks.items()))
+    if "n_peers" in {r[0] for r in con.execute("DESCRIBE history").fetchall()}:
+        cap = f"least(n, {int(max_peers)})" if max_peers else "n"
+        off = count(con, f"""SELECT count(*) FROM (SELECT h.example_id, h.position, any_value(h.n_peers) AS n,
+                               count(p.peer_review_id) AS c
+                             FROM history h LEFT JOIN peers p ON p.example_id = h.example_id AND p.item_id = h.item_id
+                             GROUP BY ALL) WHERE c <> {cap}""")
+        res.add("history.n_peers equals the peers view's count", off == 0, f"{off} mismatches")
+
+
+def check_fixpoint(con: duckdb.DuckDBPyConnection, res: ValidationResult, data: dict) -> None:
+    """Thresholds that must still hold on the result: the profile loop's (items in profiles ≥ P users,
+    profiles ≥ M reviews) when the recipe has one, else the core loop's on the final reviews."""
+    nt = int(data.get("n_targets", 3))
+    tagged = """(SELECT r.*, r.ts < t.first_target AS in_profile FROM reviews r JOIN
+                 (SELECT category, user_id, min(target_ts) AS first_target FROM examples GROUP BY ALL) t
+                 USING (category, user_id))"""
+    if data.get("profile_item_min_users", 0) or data.get("profile_min_reviews", 0):
+        p, m = int(data.get("profile_item_min_users", 0)), max(int(data.get("profile_min_reviews", 0)), 1)
+        bad_items = count(con, f"""SELECT count(*) FROM (SELECT category, item_id FROM {tagged} WHERE in_profile
+                                   GROUP BY ALL HAVING count(DISTINCT user_id) < {p})""")
+        bad_users = count(con, f"""SELECT count(*) FROM (SELECT category, user_id FROM {tagged} GROUP BY ALL
+                                   HAVING count(*) FILTER (WHERE in_profile) < {m})""")
+        res.add(f"profile loop fixpoint (items ≥ {p} users, profiles ≥ {m} reviews)", bad_items + bad_users == 0,
+                f"{bad_items} items and {bad_users} users below the thresholds")
+        return
+    i_min, u_min, u_max = int(data.get("item_min_users", 1)), int(data.get("user_min_reviews", 1)), data.get("user_max_reviews")
+    bad_items = count(con, f"""SELECT count(*) FROM (SELECT category, item_id FROM reviews GROUP BY ALL
+                               HAVING count(DISTINCT user_id) < {i_min})""")
+    upper = f"OR count(*) > {int(u_max)}" if u_max else ""
+    bad_users = count(con, f"""SELECT count(*) FROM (SELECT category, user_id FROM reviews GROUP BY ALL
+                               HAVING count(*) < {max(u_min, nt + 1)} {upper})""")
+    res.add(f"core loop fixpoint (items ≥ {i_min} users, users ≥ {u_min} reviews)", bad_items + bad_users == 0,
+            f"{bad_items} items and {bad_users} users below the thresholds")
+
+
+def validate_benchmark(path: str | Path) -> ValidationResult:
+    """Run every check on data/NAME (or its benchmark.duckdb); never raises on a failed check."""
+    db = benchmark_path(path)
+    res = ValidationResult(str(db))
+    con = duckdb.connect(str(db), read_only=True)
+    con.execute("SET enable_progress_bar = false")
+    try:
+        if not check_tables(con, res):
+            return res
+        info = dict(con.execute("SELECT key, value FROM build_info").fetchall())
+        data = json.loads(info.get("recipe", "{}")).get("data", {})
+        check_fingerprint(con, res)
+        check_keys(con, res)
+        check_splits(con, res, data.get("n_targets"))
+        check_leaks(con, res, data.get("max_peers_per_item"))
+        check_fixpoint(con, res, data)
+        n = count(con, "SELECT count(*) FROM examples")
+        res.add("examples present", n > 0, f"{n} examples")
+    finally:
+        con.close()
+    return res
+
+
+def print_validation(result: ValidationResult, console) -> None:
+    for c in result.checks:
+        mark = "[green]PASS[/]" if c.ok else "[bold red]FAIL[/]"
+        console.print(f"{mark} {c.name}  [dim]{c.detail}[/]")
+    verdict = "[bold green]valid[/]" if result.ok else "[bold red]invalid[/]"
+    console.print(f"{result.path}: {verdict} ({sum(c.ok for c in result.checks)}/{len(result.checks)} checks pass)")

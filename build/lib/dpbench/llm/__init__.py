@@ -1,0 +1,1 @@
+"""Model backends behind one protocol, the response cache and the retry policy."""

@@ -1,0 +1,78 @@
+"""The one Backend protocol every model backend implements, and the types it speaks.
+
+Methods never talk to a backend directly: they call `LLM.chat` (dpbench/llm/client.py), which adds
+the response cache, usage counting and the per-run concurrency bound on top of a Backend.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..."}
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_tokens: int = 128
+    seed: int = 42
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    messages: tuple[Message, ...]
+    sampling: Sampling
+    sample_index: int = 0  # distinguishes repeated samples of one prompt in the cache key
+
+    def prompt_hash(self) -> str:
+        blob = json.dumps(list(self.messages), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass
+class ChatResponse:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    attempts: int = 1
+    cached: bool = False
+    finish_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A chat model. Implementations: llm/local.py (transformers), llm/openai_compat.py."""
+
+    name: str  # "local" | "openai"
+    max_concurrency: int
+
+    def identity(self) -> dict[str, Any]:
+        """What determines outputs (model id/revision, backend kind) — part of the cache key.
+        Never includes secrets, URLs of a pool, timeouts or retry settings."""
+        ...
+
+    async def generate(self, request: ChatRequest) -> ChatResponse:
+        """One chat completion. Retries transient failures itself; raises BackendError or
+        another exception on a failure that should become a recorded error."""
+        ...
+
+    async def check(self) -> None:
+        """Fail fast before a run: raise dpbench.errors.BackendError naming the URL/model when the
+        backend cannot serve (server down, 401, unknown model)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class RetriesExhausted(Exception):
+    """A transient failure (429/5xx/timeout/dropped connection) that outlived the retry budget.
+    The run records it as the example's error and moves on; BackendError instead aborts the run."""

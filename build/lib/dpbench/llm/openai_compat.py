@@ -1,0 +1,252 @@
+"""Backend for any OpenAI-compatible chat endpoint (vLLM, llama.cpp / `dpbench serve`, OpenAI).
+
+Several base URLs form a pool: each attempt goes to the member with the fewest requests in flight
+(round robin among ties), and a member that just failed to answer is avoided for a while, so a
+retry lands on another server. The model name is sent as is; the identity (the cache key's part)
+holds only the backend kind and model, so every member of a pool shares cache entries.
+
+Error contract (see llm/retry.py for the waits):
+- 401/403 and 404 raise BackendError at once (the run stops: every request would fail the same way);
+- 408, 409, 425, 429, 5xx, timeouts, dropped connections and unreadable bodies are retried;
+- any other 4xx raises RequestRejected (status + the server's message), recorded on the example.
+The API key comes from the environment only and is never logged or put in identity().
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import itertools
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import openai
+
+from dpbench.errors import BackendError
+from dpbench.llm.base import ChatRequest, ChatResponse
+from dpbench.llm.retry import RetryPolicy, TransientError, call_with_retries
+
+log = logging.getLogger("dpbench.llm")
+
+RETRYABLE_STATUS = {408, 409, 425, 429}
+DOWN_FOR_S = 15.0  # how long a member that dropped a connection is avoided
+CHECK_TIMEOUT_S = 20.0
+
+
+class RequestRejected(Exception):
+    """The server refused this one request (a 4xx other than 401/403/404/408/409/425/429)."""
+
+
+@dataclass
+class PoolMember:
+    url: str
+    in_flight: int = 0
+    down_until: float = 0.0
+    # httpx connections belong to the event loop that opened them: one client per loop, so a
+    # caller may check() and generate() under separate asyncio.run() calls.
+    clients: dict[int, openai.AsyncOpenAI] = field(default_factory=dict)
+
+
+def resolve_api_key(api_key_env: str | None) -> str:
+    """The key from the named variable; default OPENAI_API_KEY, else "EMPTY" (local servers)."""
+    if api_key_env:
+        key = os.environ.get(api_key_env)
+        if not key:
+            raise BackendError(f"--api-key-env names {api_key_env!r}, but that environment variable is not set")
+        return key
+    return os.environ.get("OPENAI_API_KEY") or "EMPTY"
+
+
+def server_message(exc: openai.APIStatusError) -> str:
+    """The server's own words from an error response (OpenAI, vLLM and llama.cpp shapes)."""
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+        if body.get("message"):
+            return str(body["message"])
+    try:
+        text = exc.response.text
+    except Exception:  # the body may be unreadable
+        text = ""
+    return (text or str(exc))[:500]
+
+
+def parse_retry_after(headers: httpx.Headers | None) -> float | None:
+    """Retry-After in seconds (delta or HTTP date), or retry-after-ms; None when absent/garbled."""
+    if headers is None:
+        return None
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
+
+
+class OpenAIBackend:
+    name = "openai"
+
+    def __init__(self, model: str, base_urls: Sequence[str], *, api_key_env: str | None = None,
+                 concurrency: int = 4, policy: RetryPolicy | None = None):
+        if not base_urls:
+            raise BackendError("the openai backend needs at least one --base-url (e.g. http://127.0.0.1:8080/v1)")
+        self.model = model
+        self.max_concurrency = max(1, concurrency)
+        self.policy = policy or RetryPolicy()
+        self._api_key_env = api_key_env
+        self._api_key = resolve_api_key(api_key_env)  # fail now if the variable is missing
+        self._members = [PoolMember(url.rstrip("/")) for url in base_urls]
+        self._rr = itertools.count()
+
+    def __repr__(self) -> str:  # never show the key
+        return f"OpenAIBackend(model={self.model!r}, base_urls={self.base_urls!r})"
+
+    def client_for(self, member: PoolMember) -> openai.AsyncOpenAI:
+        loop_id = id(asyncio.get_running_loop())
+        client = member.clients.get(loop_id)
+        if client is None:
+            # The client's own retries are off: llm/retry.py is the only retry policy.
+            timeout = httpx.Timeout(self.policy.attempt_timeout_s + 5, connect=min(30.0, self.policy.attempt_timeout_s))
+            client = openai.AsyncOpenAI(base_url=member.url, api_key=self._api_key, max_retries=0, timeout=timeout)
+            member.clients = {loop_id: client}  # clients of finished loops are unusable anyway
+        return client
+
+    @property
+    def base_urls(self) -> list[str]:
+        return [m.url for m in self._members]
+
+    def identity(self) -> dict[str, Any]:
+        return {"backend": "openai", "model": self.model}
+
+    def pick_member(self, avoid: PoolMember | None = None) -> PoolMember:
+        """Fewest in flight among members that are up (and not `avoid` when there is a choice)."""
+        now = time.monotonic()
+        candidates = [m for m in self._members if m.down_until <= now] or list(self._members)
+        if avoid is not None and len(candidates) > 1:
+            candidates = [m for m in candidates if m is not avoid] or candidates
+        start = next(self._rr) % len(candidates)
+        rotated = candidates[start:] + candidates[:start]
+        return min(rotated, key=lambda m: m.in_flight)
+
+    async def generate(self, request: ChatRequest) -> ChatResponse:
+        t0 = time.perf_counter()
+        last: dict[str, PoolMember | None] = {"member": None}
+
+        async def attempt() -> Any:
+            member = self.pick_member(avoid=last["member"])
+            last["member"] = member
+            member.in_flight += 1
+            try:
+                return await self._create(member, request)
+            except (openai.APIConnectionError, httpx.TransportError):
+                member.down_until = time.monotonic() + DOWN_FOR_S
+                raise
+            finally:
+                member.in_flight -= 1
+
+        def classify(exc: BaseException) -> BaseException:
+            member = last["member"]
+            return self.classify_error(exc, member.url if member else self.base_urls[0])
+
+        completion, attempts = await call_with_retries(
+            attempt, self.policy, classify=classify, describe=f"{self.model} at {', '.join(self.base_urls)}"
+        )
+        return self.to_response(completion, attempts, time.perf_counter() - t0, last["member"])
+
+    async def _create(self, member: PoolMember, request: ChatRequest) -> Any:
+        s = request.sampling
+        completion = await self.client_for(member).chat.completions.create(
+            model=self.model, messages=list(request.messages), temperature=s.temperature, top_p=s.top_p,
+            max_tokens=s.max_tokens, seed=s.seed,
+        )
+        if not getattr(completion, "choices", None):
+            raise TransientError(f"{member.url} answered without choices")
+        return completion
+
+    @staticmethod
+    def to_response(completion: Any, attempts: int, latency: float, member: PoolMember | None) -> ChatResponse:
+        choice = completion.choices[0]
+        usage = completion.usage
+        return ChatResponse(
+            text=(choice.message.content or ""),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            latency_s=latency, attempts=attempts, finish_reason=choice.finish_reason,
+            extra={"server": member.url} if member else {},
+        )
+
+    def classify_error(self, exc: BaseException, url: str) -> BaseException:
+        """Turn a client exception into TransientError (retry), BackendError (stop) or RequestRejected."""
+        if isinstance(exc, openai.APIStatusError):
+            status, msg = exc.status_code, server_message(exc)
+            if status in (401, 403):
+                hint = f"check ${self._api_key_env}" if self._api_key_env else "pass --api-key-env VAR"
+                return BackendError(f"{url} refused the request: HTTP {status}: {msg} ({hint})")
+            if status == 404:
+                return BackendError(
+                    f"{url}: HTTP 404: {msg} (is {self.model!r} served there, and does the URL end in /v1?)")
+            if status in RETRYABLE_STATUS or status >= 500:
+                return TransientError(f"{url}: HTTP {status}: {msg}", parse_retry_after(exc.response.headers))
+            return RequestRejected(f"{url}: HTTP {status}: {msg}")
+        if isinstance(exc, (openai.APIConnectionError, httpx.TransportError)):
+            cause = exc.__cause__ or exc
+            return TransientError(f"{url}: connection failed or dropped ({type(cause).__name__}: {cause})")
+        if isinstance(exc, (openai.APIResponseValidationError, json.JSONDecodeError)):
+            return TransientError(f"{url}: unreadable response ({exc})")
+        return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+
+    async def check(self) -> None:
+        """Every member must be reachable with the key; the model must be among those served."""
+        reachable, problems = [], []
+        for m in self._members:
+            try:
+                page = await self.client_for(m).with_options(timeout=CHECK_TIMEOUT_S).models.list()
+                served = [x.id for x in page.data]
+            except openai.APIStatusError as e:
+                if e.status_code == 404:  # some servers have no /models; generation will tell
+                    reachable.append(m.url)
+                    continue
+                err = self.classify_error(e, m.url)
+                if isinstance(err, BackendError):
+                    raise err from None
+                problems.append(f"{m.url}: HTTP {e.status_code}: {server_message(e)}")
+                continue
+            except (openai.APIConnectionError, httpx.TransportError) as e:
+                m.down_until = time.monotonic() + DOWN_FOR_S
+                problems.append(f"{m.url} is unreachable ({type(e.__cause__ or e).__name__})")
+                continue
+            if served and self.model not in served:
+                raise BackendError(
+                    f"{m.url} does not serve model {self.model!r}; it serves: {', '.join(served[:20])}. "
+                    "Pass one of those with --model.")
+            reachable.append(m.url)
+        if not reachable:
+            raise BackendError("; ".join(problems) + ". Start a server (`dpbench serve`) or fix --base-url.")
+        for p in problems:
+            log.warning("pool member skipped for now: %s", p)
+
+    async def aclose(self) -> None:
+        for m in self._members:
+            for client in m.clients.values():
+                with contextlib.suppress(RuntimeError):  # opened under an event loop that is gone
+                    await client.close()
+            m.clients = {}

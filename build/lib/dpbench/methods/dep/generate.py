@@ -1,0 +1,56 @@
+"""Batched generation from soft prompts with plain transformers: generate(inputs_embeds=...).
+
+No patched inference engine: the placeholder positions of the left-padded prompts get the projected
+vectors, masked slots are attention-masked, and transformers derives position ids from the
+attention mask exactly as training does (model.position_ids_from_mask).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from dpbench.llm.base import Sampling
+from dpbench.methods.dep.batches import DepItem, collate_generate
+from dpbench.methods.dep.model import embed_with_soft_prompts
+
+
+@dataclass
+class GenOutput:
+    example_id: str
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@torch.no_grad()
+def generate_batch(module, llm, tokenizer, items: list[DepItem], placeholder_ids: list[int],
+                   settings: Sampling, device) -> list[GenOutput]:
+    """Greedy when temperature is 0, else seeded nucleus sampling (seed reset per batch, so a
+    resumed run draws the same samples for the same batch)."""
+    module.eval()
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    batch = collate_generate(items, pad_id, placeholder_ids, device)
+    soft, _, _ = module(batch["his"], batch["diff"], batch["mask"])
+    embeds = embed_with_soft_prompts(llm, batch["input_ids"], placeholder_ids, soft)
+    kwargs = {"max_new_tokens": settings.max_tokens, "pad_token_id": pad_id,
+              "eos_token_id": tokenizer.eos_token_id}
+    if settings.temperature > 0:
+        torch.manual_seed(settings.seed)
+        kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p)
+    else:
+        kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    out = llm.generate(inputs_embeds=embeds, attention_mask=batch["attention_mask"], **kwargs)
+    results = []
+    for it, row in zip(items, out):
+        toks = row.tolist()
+        # only new tokens come back with inputs_embeds; cut at the first eos/pad
+        n = len(toks)
+        for j, t in enumerate(toks):
+            if t == tokenizer.eos_token_id or t == pad_id:
+                n = j
+                break
+        text = tokenizer.decode(toks[:n], skip_special_tokens=True).strip()
+        results.append(GenOutput(it.prompt.example_id, text, len(it.prompt.prompt_ids), n))
+    return results
