@@ -1,1 +1,0 @@
-"""Raw review sources, the DuckDB benchmark build, peers, the offline sample and validation."""

@@ -1,1 +1,0 @@
-"""Model backends behind one protocol, the response cache and the retry policy."""
