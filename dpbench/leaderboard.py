@@ -58,9 +58,9 @@ def run_variant(backend_args: dict[str, Any]) -> str:
         parts.append(f"ablate={ablate}")
     ckpt = backend_args.get("checkpoint")
     if ckpt:
-        p = Path(ckpt)
-        run_dir = p.parent if p.name in ("checkpoints", "best", "last") else p
-        run_dir = run_dir.parent if run_dir.name == "checkpoints" else run_dir
+        run_dir = Path(ckpt)
+        while run_dir.name in ("checkpoints", "best", "last"):  # RUN/checkpoints[/best] -> RUN
+            run_dir = run_dir.parent
         parts.append(f"ckpt {run_dir.name}")
     return " · ".join(parts)
 
