@@ -143,6 +143,8 @@ def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator[
             hasher.update(file_sha256(path).encode())
         yield from _iter_parquet_batches(path)
         return
+    import pyarrow as pa
+
     first_line = 1
     rest = b""
     try:
@@ -150,20 +152,21 @@ def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator[
             while True:
                 # A fresh buffer per block, filled in place (the Arrow arrays of the last block still
                 # point into the previous one): the text is never copied in Python.
-                buf = bytearray(len(rest) + block)
-                buf[: len(rest)] = rest
-                got = read_into(f, memoryview(buf)[len(rest):])
+                buf = pa.allocate_buffer(len(rest) + block)
+                view = memoryview(buf).cast("B")
+                view[: len(rest)] = rest
+                got = read_into(f, view[len(rest):])
                 if got == 0:
                     break
                 end = len(rest) + got
                 if hasher is not None:
-                    hasher.update(memoryview(buf)[len(rest): end])
-                cut = buf.rfind(b"\n", 0, end)
+                    hasher.update(view[len(rest): end])
+                cut = last_newline(view, end)
                 if cut < 0:
-                    rest = bytes(buf[:end])
+                    rest = bytes(view[:end])
                     continue
-                rest = bytes(buf[cut + 1: end])
-                table, n = lines_to_table(memoryview(buf)[: cut + 1], first_line)
+                rest = bytes(view[cut + 1: end])
+                table, n = lines_to_table(view[: cut + 1], first_line)
                 first_line += n
                 if table is not None:
                     yield table
@@ -173,6 +176,18 @@ def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator[
         table, _ = lines_to_table(rest + b"\n", first_line)
         if table is not None:
             yield table
+
+
+def last_newline(view: memoryview, end: int) -> int:
+    """Index of the last b"\\n" in view[:end], or -1; looks at a growing tail, not the whole block."""
+    hi, step = end, 1 << 16
+    while hi > 0:
+        lo = max(0, hi - step)
+        i = bytes(view[lo:hi]).rfind(b"\n")
+        if i >= 0:
+            return lo + i
+        hi, step = lo, step * 2
+    return -1
 
 
 def read_into(f, view: memoryview) -> int:
