@@ -237,29 +237,29 @@ def mark_cross_file_rejects(con: duckdb.DuckDBPyConnection, require_metadata: bo
                  ORDER BY length(description) DESC, title, description, n_categories DESC, rating_number DESC) AS rn
                FROM stage_meta WHERE reason IS NULL) WHERE rn > 1)"""
     )
-    # Exact duplicates: find repeated keys with a hash aggregate first (cheap), then rank only those rows.
+    # Exact duplicates share (category, user, item, time): find the repeated keys by one 64-bit hash
+    # of them (grouping millions of string tuples cost seconds; the texts are not read at all), then
+    # rank only the candidate rows by their exact values, so a hash collision changes nothing.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _dup AS
-           WITH keys AS (SELECT category, user_id, item_id, ts, hash(text) AS h FROM stage_reviews
-                         WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1)
+           WITH keys AS (SELECT hash(category, user_id, item_id, ts) AS k FROM stage_reviews
+                         WHERE reason IS NULL GROUP BY k HAVING count(*) > 1)
            SELECT file_id, line FROM (
              SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.item_id, s.ts, s.text
                                                           ORDER BY s.rating, s.title) AS rn
-             FROM stage_reviews s JOIN keys k ON s.category = k.category AND s.user_id = k.user_id
-               AND s.item_id = k.item_id AND s.ts = k.ts AND hash(s.text) = k.h
+             FROM stage_reviews s SEMI JOIN keys k ON hash(s.category, s.user_id, s.item_id, s.ts) = k.k
              WHERE s.reason IS NULL) WHERE rn > 1"""
     )
     con.execute("INSERT INTO review_marks SELECT file_id, line, 'duplicate' FROM _dup")
     # 2018 5-core files repeat one review across variant asins: keep the copy whose item has metadata.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _dup AS
-           WITH keys AS (SELECT category, user_id, ts, hash(text) AS h FROM stage_reviews
-                         WHERE reason IS NULL AND release IN ('2014', '2018') GROUP BY ALL HAVING count(*) > 1)
+           WITH keys AS (SELECT hash(category, user_id, ts) AS k FROM stage_reviews
+                         WHERE reason IS NULL AND release IN ('2014', '2018') GROUP BY k HAVING count(*) > 1)
            SELECT file_id, line FROM (
              SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.text, s.ts
                                                           ORDER BY (m.item_id IS NULL), s.item_id) AS rn
-             FROM stage_reviews s JOIN keys k ON s.category = k.category AND s.user_id = k.user_id
-               AND s.ts = k.ts AND hash(s.text) = k.h
+             FROM stage_reviews s SEMI JOIN keys k ON hash(s.category, s.user_id, s.ts) = k.k
              LEFT JOIN (SELECT DISTINCT category, item_id FROM stage_meta WHERE reason IS NULL) m
                ON m.category = s.category AND m.item_id = s.item_id
              WHERE s.reason IS NULL AND s.release IN ('2014', '2018')) WHERE rn > 1"""
