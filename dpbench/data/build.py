@@ -32,7 +32,8 @@ from dpbench.errors import DataError
 from dpbench.recipes import Recipe
 
 PUBLIC_TABLES = ("reviews", "items", "examples", "history")
-_WORK_TABLES = ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "meta_ok", "items_kept", "rv", "cur", "kept", "seq")
+_WORK_TABLES = ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "meta_ok", "items_kept", "rv", "cur",
+                "kept", "seq", "user_keys", "item_keys")
 
 
 def resolve_sources(
@@ -138,22 +139,23 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
     """reviews, items, examples (history: dpbench/data/peers.py create_history)."""
     con.execute(
         """CREATE TEMP TABLE _keep AS
-           SELECT s.review_id, s.user_id, s.item_id, r.rating, r.title, r.ntext, s.ts, s.category, r.file_id, r.line
-           FROM seq s JOIN rv r USING (review_id)"""
+           SELECT s.review_id, r.ntext, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)"""
     )
-    # The texts are read back from the staged table in one pass: it must be the probe side of the join
-    # (a hash table over millions of texts spills and doubles the build time), so the plan is fixed.
+    # The texts (and ids, rating, title) are read back from the staged table in one pass: it must be the
+    # probe side of the join (a hash table over millions of texts spills and doubles the build time),
+    # so the plan is fixed.
     with written_join_order(con):
         con.execute(
             """CREATE TABLE reviews AS
-               SELECT k.review_id, k.user_id, k.item_id, k.rating, k.title, coalesce(k.ntext, st.text) AS text,
-                      k.ts, k.category
+               SELECT k.review_id, st.user_id, st.item_id, st.rating, st.title, coalesce(k.ntext, st.text) AS text,
+                      st.ts, st.category
                FROM staged_reviews st JOIN _keep k ON st.file_id = k.file_id AND st.line = k.line"""
         )
     con.execute("DROP TABLE _keep")
     # The staged texts are most of the working memory: free them before the remaining steps, which
     # otherwise run at the memory limit and spill (history took twice as long with them still held).
-    drop_work_tables(con, ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "rv", "cur", "kept"))
+    drop_work_tables(con, ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "rv", "cur", "kept",
+                           "user_keys"))
     con.execute(
         """CREATE TABLE items AS
            SELECT r.item_id, coalesce(m.title, '') AS title, coalesce(m.description, '') AS description, r.category
@@ -163,12 +165,12 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
         f"""CREATE TABLE examples AS
             SELECT substr(md5(concat_ws(chr(31), category, user_id, target_review_id, split)), 1, 20) AS example_id, *
             FROM (SELECT CASE s.rdesc WHEN 1 THEN 'test' WHEN 2 THEN 'val' ELSE 'train' END AS split,
-                         s.user_id, s.item_id, s.review_id AS target_review_id, s.ts AS target_ts,
-                         r.rating, r.title AS review_title, r.text AS reference, s.category,
+                         r.user_id, r.item_id, s.review_id AS target_review_id, s.ts AS target_ts,
+                         r.rating, r.title AS review_title, r.text AS reference, r.category,
                          {n_targets} + 1 - s.rdesc AS target_index
                   FROM seq s JOIN reviews r USING (review_id) WHERE s.rdesc <= {n_targets})"""
     )
-    drop_work_tables(con, ("meta_ok", "items_kept", "seq"))
+    drop_work_tables(con, ("meta_ok", "items_kept"))
 
 
 def drop_work_tables(con: duckdb.DuckDBPyConnection, names) -> None:
@@ -257,7 +259,7 @@ def build_benchmark(
             say("filtering")
             report.loops = filters.run_filters(con, d, report.add_step)
             report.loops["profile_loop_passes"] = filters.assign_targets(con, d, report.add_step)
-            n_users = con.execute("SELECT count(DISTINCT (category, user_id)) FROM seq").fetchone()[0]
+            n_users = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
             if n_users == 0:
                 raise DataError(
                     f"no user survived recipe {recipe.name!r} ({len(files)} files, {n_ok} clean reviews); the "

@@ -5,7 +5,9 @@ Deduplication follows the published pipeline exactly: per user, walk reviews new
 review when neither its item nor its text belongs to a review already KEPT. That walk is sequential,
 so it runs in Python, but only for users who have a repeated item or text at all (usually few); every
 other user keeps all rows, decided in SQL. Texts are compared by hash() (64 bits, within one user,
-never stored), which keeps the working tables small.
+never stored), which keeps the working tables small. Users and items are dense integer keys
+(uk, ik; tables user_keys and item_keys) from the review filter on: the loops group and join
+millions of rows, and on integers that is several times cheaper than on (category, id) strings.
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ def normalize_sql(col: str) -> str:
     return f"CASE WHEN {needs_normalize_sql(col)} THEN {rewrite_whitespace_sql(col)} ELSE {col} END"
 
 
-def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: bool = True) -> Step:
-    user_sql = "count(DISTINCT (category, user_id))" if users else "NULL"
+def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: bool = True, keyed: bool = False) -> Step:
+    """Rows, users and items of `table`; keyed: it has integer keys uk, ik instead of the id strings."""
+    user_key, item_key = ("uk", "ik") if keyed else ("(category, user_id)", "(category, item_id)")
+    user_sql = f"count(DISTINCT {user_key})" if users else "NULL"
     rows, n_users, items = con.execute(
-        f"SELECT count(*), {user_sql}, count(DISTINCT (category, item_id)) FROM {table}"
+        f"SELECT count(*), {user_sql}, count(DISTINCT {item_key}) FROM {table}"
     ).fetchone()
     return {"step": name, "rows": int(rows), "users": None if n_users is None else int(n_users), "items": int(items)}
 
@@ -67,27 +71,41 @@ def select_items(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
 
 def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
     """rv: clean reviews passing the review filters whose item is kept (step 2), with a stable id,
-    hashes of the raw and the whitespace-normalized text (what the dedup walks compare), and the
-    normalized text only where it differs from the raw one. Texts stay in staged_reviews (rv points
-    at them by file_id, line), so the one big column is stored once."""
+    integer user and item keys, hashes of the raw and the whitespace-normalized text (what the dedup
+    walks compare), and the normalized text only where it differs from the raw one. Everything else
+    (ids, rating, title, text) stays in staged_reviews, which rv points at by (file_id, line)."""
     n_chars = "length(text)" if d.semantics == "paper" else "length(coalesce(ntext, text))"
     item_ok = "item_kept" if d.require_metadata else "(item_kept OR NOT has_meta)"
     title_ok = "AND title <> ''" if d.require_review_title else ""
+    # The metadata lookups run once per distinct item, not once per review.
+    con.execute(
+        """CREATE TABLE item_keys AS
+           SELECT i.category, i.item_id, (row_number() OVER ())::INTEGER AS ik,
+                  k.item_id IS NOT NULL AS item_kept, m.item_id IS NOT NULL AS has_meta
+           FROM (SELECT DISTINCT category, item_id FROM stage_reviews WHERE reason IS NULL) i
+           LEFT JOIN items_kept k ON k.category = i.category AND k.item_id = i.item_id
+           LEFT JOIN meta_ok m ON m.category = i.category AND m.item_id = i.item_id"""
+    )
+    con.execute(
+        """CREATE TABLE user_keys AS
+           SELECT category, user_id, (row_number() OVER ())::INTEGER AS uk
+           FROM (SELECT DISTINCT category, user_id FROM stage_reviews WHERE reason IS NULL)"""
+    )
     con.execute(
         f"""CREATE TABLE rv AS
             SELECT substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) AS review_id,
-                   file_id, line, category, user_id, item_id, rating, title, ts,
+                   file_id, line, uk, ik, ts,
                    th_raw, CASE WHEN ntext IS NULL THEN th_raw ELSE hash(ntext) END AS th_norm, ntext
             FROM (
               -- ntext: the normalized text, only where it differs (the check is one regex scan, done once)
-              SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.rating, s.title, s.ts, s.text,
+              SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.title, s.ts, s.text,
                      hash(s.text) AS th_raw,
                      CASE WHEN {needs_normalize_sql("s.text")} THEN nullif({rewrite_whitespace_sql("s.text")}, s.text) END
                        AS ntext,
-                     k.item_id IS NOT NULL AS item_kept, m.item_id IS NOT NULL AS has_meta
+                     i.ik, i.item_kept, i.has_meta, u.uk
               FROM stage_reviews s
-              LEFT JOIN items_kept k ON k.category = s.category AND k.item_id = s.item_id
-              LEFT JOIN meta_ok m ON m.category = s.category AND m.item_id = s.item_id
+              JOIN item_keys i ON i.category = s.category AND i.item_id = s.item_id
+              JOIN user_keys u ON u.category = s.category AND u.user_id = s.user_id
               WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0)
             WHERE {item_ok} AND {n_chars} >= {int(d.min_text_chars)} {title_ok}"""
     )
@@ -98,18 +116,18 @@ def create_dropped_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: s
     import pyarrow as pa
 
     rows = con.execute(
-        f"""WITH dup AS (SELECT category, user_id FROM {table} GROUP BY ALL
-                         HAVING count(*) > count(DISTINCT item_id) OR count(*) > count(DISTINCT {key}))
-            SELECT t.category, t.user_id, t.review_id, t.item_id, t.{key} FROM {table} t JOIN dup USING (category, user_id)
-            ORDER BY t.category, t.user_id, t.ts DESC, t.review_id DESC"""
+        f"""WITH dup AS (SELECT uk FROM {table} GROUP BY uk
+                         HAVING count(*) > count(DISTINCT ik) OR count(*) > count(DISTINCT {key}))
+            SELECT t.uk, t.review_id, t.ik, t.{key} FROM {table} t SEMI JOIN dup USING (uk)
+            ORDER BY t.uk, t.ts DESC, t.review_id DESC"""
     ).fetchall()
     dropped: list[str] = []
     current = None
     seen_items: set = set()
     seen_keys: set = set()
-    for cat, user, rid, item, k in rows:
-        if (cat, user) != current:
-            current, seen_items, seen_keys = (cat, user), set(), set()
+    for user, rid, item, k in rows:
+        if user != current:
+            current, seen_items, seen_keys = user, set(), set()
         if item in seen_items or k in seen_keys:
             dropped.append(rid)
             continue
@@ -132,15 +150,15 @@ def run_core_loop(con: duckdb.DuckDBPyConnection, d: DataRecipe, table: str, cou
         before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         if count_unique:
             create_dropped_duplicates(con, table, "th")
-            ucount = f"SELECT category, user_id, count(*) AS n FROM {table} ANTI JOIN _dropped USING (review_id) GROUP BY ALL"
+            ucount = f"SELECT uk, count(*) AS n FROM {table} ANTI JOIN _dropped USING (review_id) GROUP BY uk"
         else:
-            ucount = f"SELECT category, user_id, count(*) AS n FROM {table} GROUP BY ALL"
+            ucount = f"SELECT uk, count(*) AS n FROM {table} GROUP BY uk"
         con.execute(
             f"""CREATE OR REPLACE TABLE {table}_next AS
                 WITH u AS ({ucount}),
-                     i AS (SELECT category, item_id, count(DISTINCT user_id) AS m FROM {table} GROUP BY ALL)
+                     i AS (SELECT ik, count(DISTINCT uk) AS m FROM {table} GROUP BY ik)
                 SELECT t.* FROM {table} t
-                JOIN u USING (category, user_id) JOIN i USING (category, item_id)
+                JOIN u USING (uk) JOIN i USING (ik)
                 WHERE m >= {int(d.item_min_users)} AND n >= {int(d.user_min_reviews)} {user_max}"""
         )
         con.execute(f"DROP TABLE {table}; ALTER TABLE {table}_next RENAME TO {table}")
@@ -157,58 +175,59 @@ def apply_dedup(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
 def run_filters(
     con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]
 ) -> dict[str, int]:
-    """Steps 1-4 into table `kept(review_id, category, user_id, item_id, ts, th)`; returns loop passes."""
+    """Steps 1-4 into table `kept(review_id, uk, ik, ts, th)`; returns loop passes."""
     select_items(con, d)
     note(count_step(con, "items with metadata (clean)", "meta_ok", users=False))
     note(count_step(con, "items passing item filters", "items_kept", users=False))
     select_reviews(con, d)
-    note(count_step(con, "reviews passing review filters", "rv"))
+    note(count_step(con, "reviews passing review filters", "rv", keyed=True))
     if d.semantics == "paper":
         # Core loop on raw text, counting deduplicated reviews; then normalize and deduplicate (steps 3-4).
-        con.execute("CREATE TABLE cur AS SELECT review_id, category, user_id, item_id, ts, th_raw AS th FROM rv")
+        con.execute("CREATE TABLE cur AS SELECT review_id, uk, ik, ts, th_raw AS th FROM rv")
         passes = run_core_loop(con, d, "cur", count_unique=True)
-        note(count_step(con, f"core loop ({passes} passes)", "cur"))
-        con.execute("""CREATE TABLE kept AS SELECT c.review_id, c.category, c.user_id, c.item_id, c.ts, r.th_norm AS th
+        note(count_step(con, f"core loop ({passes} passes)", "cur", keyed=True))
+        con.execute("""CREATE TABLE kept AS SELECT c.review_id, c.uk, c.ik, c.ts, r.th_norm AS th
                        FROM cur c JOIN rv r USING (review_id)""")
         apply_dedup(con, "kept", "th")
-        note(count_step(con, "normalize + deduplicate per user", "kept"))
+        note(count_step(con, "normalize + deduplicate per user", "kept", keyed=True))
     else:
-        con.execute("CREATE TABLE kept AS SELECT review_id, category, user_id, item_id, ts, th_norm AS th FROM rv")
+        con.execute("CREATE TABLE kept AS SELECT review_id, uk, ik, ts, th_norm AS th FROM rv")
         apply_dedup(con, "kept", "th")
-        note(count_step(con, "normalize + deduplicate per user", "kept"))
+        note(count_step(con, "normalize + deduplicate per user", "kept", keyed=True))
         passes = run_core_loop(con, d, "kept", count_unique=False)
-        note(count_step(con, f"core loop ({passes} passes)", "kept"))
+        note(count_step(con, f"core loop ({passes} passes)", "kept", keyed=True))
     return {"core_loop_passes": passes}
 
 
 def assign_targets(con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]) -> int:
-    """Steps 5-6 into table `seq` (kept reviews with rdesc = 1 for the newest); returns profile passes."""
+    """Steps 5-6 into table `seq(review_id, uk, ik, ts, rdesc, n)` (rdesc = 1 for a user's newest
+    review; the profile loop can leave gaps in it); returns profile passes."""
     nt = int(d.n_targets)
     con.execute(
-        """CREATE TABLE seq AS SELECT review_id, category, user_id, item_id, ts,
-             row_number() OVER (PARTITION BY category, user_id ORDER BY ts DESC, review_id DESC) AS rdesc,
-             count(*) OVER (PARTITION BY category, user_id) AS n FROM kept"""
+        """CREATE TABLE seq AS SELECT review_id, uk, ik, ts,
+             row_number() OVER (PARTITION BY uk ORDER BY ts DESC, review_id DESC) AS rdesc,
+             count(*) OVER (PARTITION BY uk) AS n FROM kept"""
     )
     # A user needs n_targets reviews plus at least one earlier review for the first target's history.
     con.execute(f"DELETE FROM seq WHERE n <= {nt}")
-    note(count_step(con, f"users with > {nt} reviews (targets: last {nt})", "seq"))
+    note(count_step(con, f"users with > {nt} reviews (targets: last {nt})", "seq", keyed=True))
     passes = 0
     if d.profile_item_min_users > 0 or d.profile_min_reviews > 0:
         while True:
             passes += 1
-            users_before = con.execute("SELECT count(DISTINCT (category, user_id)) FROM seq").fetchone()[0]
+            users_before = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
             con.execute(
-                f"""DELETE FROM seq WHERE rdesc > {nt} AND (category, item_id) NOT IN (
-                      SELECT (category, item_id) FROM seq WHERE rdesc > {nt} GROUP BY ALL
-                      HAVING count(DISTINCT user_id) >= {int(d.profile_item_min_users)})"""
+                f"""DELETE FROM seq WHERE rdesc > {nt} AND ik NOT IN (
+                      SELECT ik FROM seq WHERE rdesc > {nt} GROUP BY ik
+                      HAVING count(DISTINCT uk) >= {int(d.profile_item_min_users)})"""
             )
             con.execute(
-                f"""DELETE FROM seq WHERE (category, user_id) IN (
-                      SELECT (category, user_id) FROM seq GROUP BY ALL
+                f"""DELETE FROM seq WHERE uk IN (
+                      SELECT uk FROM seq GROUP BY uk
                       HAVING count(*) FILTER (WHERE rdesc > {nt}) < {max(int(d.profile_min_reviews), 1)})"""
             )
-            users_after = con.execute("SELECT count(DISTINCT (category, user_id)) FROM seq").fetchone()[0]
+            users_after = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
             if users_after == users_before:
                 break
-        note(count_step(con, f"profile loop ({passes} passes)", "seq"))
+        note(count_step(con, f"profile loop ({passes} passes)", "seq", keyed=True))
     return passes

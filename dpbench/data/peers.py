@@ -36,43 +36,39 @@ def create_history(con: duckdb.DuckDBPyConnection) -> None:
     """history(example_id, position, review_id, item_id, ts, n_peers): the user's reviews strictly
     before the target, most recent first, each with its item's number of leak-free peers. n_peers
     comes from an ASOF join on the item's running review count (no peer rows are materialized);
-    the user's own review of the item is always before t (it is in the history), so it is subtracted."""
-    # Items get dense integer keys first: the ASOF join sorts both sides by key, and sorting millions of
-    # (category, item_id) strings was most of the build's history step.
-    con.execute(
-        """CREATE OR REPLACE TEMP TABLE _item_key AS
-           SELECT category, item_id, (row_number() OVER ())::INTEGER AS ik
-           FROM (SELECT DISTINCT category, item_id FROM reviews)"""
-    )
+    the user's own review of the item is always before t (it is in the history), so it is subtracted.
+
+    Runs during the build over `seq` (the kept reviews = the reviews table, with integer user and
+    item keys uk, ik) and `item_keys`: sorting and joining millions of (category, id) strings was
+    most of this step."""
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _item_cum AS
            SELECT ik, ts, max(c) AS c FROM (
-             SELECT k.ik, r.ts,
-                    count(*) OVER (PARTITION BY k.ik ORDER BY r.ts
-                                   RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c
-             FROM reviews r JOIN _item_key k USING (category, item_id)) GROUP BY ALL"""
+             SELECT ik, ts, count(*) OVER (PARTITION BY ik ORDER BY ts
+                                           RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c
+             FROM seq) GROUP BY ALL"""
     )
     # position without a window over the history rows: rank each user's reviews newest first (rn,
     # ties by review_id as in examples); the reviews at or after a target are exactly ranks 1..c where c
     # is the largest rank sharing the target's timestamp, so the history is ranks > c, position rn - c - 1.
+    # (seq.rdesc is not reused: the profile loop can leave gaps in it.)
     con.execute(
         """CREATE TABLE history AS
            WITH s AS (
-             SELECT category, user_id, review_id, item_id, ts,
-                    row_number() OVER (PARTITION BY category, user_id ORDER BY ts DESC, review_id DESC) AS rn
-             FROM reviews),
-           c AS (SELECT category, user_id, ts, max(rn) AS c FROM s GROUP BY ALL),
-           e AS (SELECT e.example_id, e.category, e.user_id, e.target_ts, c.c FROM examples e
-                 JOIN c ON c.category = e.category AND c.user_id = e.user_id AND c.ts = e.target_ts),
+             SELECT uk, review_id, ik, ts, row_number() OVER (PARTITION BY uk ORDER BY ts DESC, review_id DESC) AS rn
+             FROM seq),
+           c AS (SELECT uk, ts, max(rn) AS c FROM s GROUP BY ALL),
+           e AS (SELECT e.example_id, e.target_ts, t.uk, c.c FROM examples e
+                 JOIN seq t ON t.review_id = e.target_review_id
+                 JOIN c ON c.uk = t.uk AND c.ts = e.target_ts),
            h AS (
-             SELECT e.example_id, e.target_ts, s.rn - e.c - 1 AS position, s.review_id, s.item_id, s.ts, k.ik
-             FROM e JOIN s ON s.category = e.category AND s.user_id = e.user_id AND s.rn > e.c
-             JOIN _item_key k ON k.category = s.category AND k.item_id = s.item_id)
-           SELECT h.example_id, h.position, h.review_id, h.item_id, h.ts,
+             SELECT e.example_id, e.target_ts, s.rn - e.c - 1 AS position, s.review_id, s.ik, s.ts
+             FROM e JOIN s ON s.uk = e.uk AND s.rn > e.c)
+           SELECT h.example_id, h.position, h.review_id, k.item_id, h.ts,
                   greatest(coalesce(c.c, 0) - 1, 0)::INTEGER AS n_peers
-           FROM h ASOF LEFT JOIN _item_cum c ON c.ik = h.ik AND c.ts < h.target_ts"""
+           FROM h ASOF LEFT JOIN _item_cum c ON c.ik = h.ik AND c.ts < h.target_ts
+           JOIN item_keys k ON k.ik = h.ik"""
     )
-    con.execute("DROP TABLE _item_key")
     con.execute("DROP TABLE _item_cum")
 
 
