@@ -41,11 +41,13 @@ class StageStats:
     lines: int = 0
 
 
-def create_stage_tables(con: duckdb.DuckDBPyConnection) -> None:
+def create_stage_tables(con: duckdb.DuckDBPyConnection, texts_db: str | None = None) -> None:
+    """texts_db: the attached database that holds staged_reviews (default: the current one)."""
+    staged = f"{texts_db}.main.staged_reviews" if texts_db else "staged_reviews"
     con.execute(
         """CREATE TABLE files(file_id INTEGER, path VARCHAR, name VARCHAR, kind VARCHAR, category VARCHAR,
                               schema VARCHAR, sha256 VARCHAR, bytes BIGINT, lines BIGINT);
-           CREATE TABLE staged_reviews(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
+           CREATE TABLE STAGED(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
                               user_id VARCHAR, item_id VARCHAR, rating DOUBLE, title VARCHAR, text VARCHAR,
                               ts BIGINT, release VARCHAR);
            -- Rejects found across files (duplicates, items without metadata) are rows here, not
@@ -56,7 +58,7 @@ def create_stage_tables(con: duckdb.DuckDBPyConnection) -> None:
              FROM staged_reviews s LEFT JOIN review_marks m USING (file_id, line);
            CREATE TABLE stage_meta(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
                               item_id VARCHAR, title VARCHAR, description VARCHAR, n_categories INTEGER,
-                              rating_number DOUBLE);"""
+                              rating_number DOUBLE);""".replace("STAGED", staged)
     )
 
 
@@ -146,9 +148,10 @@ def stage_files(
     *,
     strict: bool = False,
     progress: Callable[[str], None] | None = None,
+    texts_db: str | None = None,
 ) -> StageStats:
     """Parse every file into stage_reviews / stage_meta; with strict, stop at the first bad line."""
-    create_stage_tables(con)
+    create_stage_tables(con, texts_db)
     stats = StageStats()
     for file_id, rf in enumerate(files):
         if progress:
