@@ -343,4 +343,4 @@ def no_usable_rows_message(files: list[RawFile], rejects: dict[str, dict]) -> st
         return f"no reviews found in {names}: the files are empty. Check the paths given with --source."
     top = "; ".join(f"{k} ×{v['count']} (e.g. {', '.join(v['examples'][:2])})" for k, v in list(rejects.items())[:4])
     return (f"no usable reviews in {names}: every line was rejected: {top}. Check that these are Amazon review "
-            "files (2023, 2018 or 2014 release) or pass --schema; see build_report.json for details.")
+            "files (2023, 2018 or 2014 release) or pass --schema; --strict stops at the first bad line with its reason.")
