@@ -143,10 +143,15 @@ def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator[
             hasher.update(file_sha256(path).encode())
         yield from _iter_parquet_batches(path)
         return
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow as pa
 
     first_line = 1
     rest = b""
+    # hashlib releases the GIL, so the digest of a block runs on its own thread beside the parsing
+    # (one worker: the blocks are hashed in file order).
+    hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256") if hasher is not None else None
     try:
         with open_binary(path) as f:
             while True:
@@ -159,8 +164,8 @@ def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator[
                 if got == 0:
                     break
                 end = len(rest) + got
-                if hasher is not None:
-                    hasher.update(view[len(rest): end])
+                if hashing is not None:
+                    hashing.submit(hasher.update, view[len(rest): end])
                 cut = last_newline(view, end)
                 if cut < 0:
                     rest = bytes(view[:end])
@@ -172,6 +177,9 @@ def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator[
                     yield table
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise DataError(f"cannot read {path}: {e} (is the file truncated or not really gzip?)") from None
+    finally:
+        if hashing is not None:
+            hashing.shutdown(wait=True)
     if rest:
         table, _ = lines_to_table(rest + b"\n", first_line)
         if table is not None:
