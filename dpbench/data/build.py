@@ -93,16 +93,20 @@ def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
     con.execute(f"ATTACH '{spill / 'texts.duckdb'}' AS {TEXTS_DB}")
     con.execute(f"SET search_path = '{WORK_DB}.main,{TEXTS_DB}.main'")
     con.execute("SET enable_progress_bar = false")
-    con.execute(f"SET memory_limit = '{recipe.data.duckdb_memory_limit}'")
-    # Blocks from one reserved pool: a 5M build spent ~25 s of system time mapping and unmapping them.
-    # (Older DuckDB has no such setting.)
-    with suppress(duckdb.Error):
-        con.execute(f"SET block_allocator_memory = '{recipe.data.duckdb_memory_limit}'")
+    set_memory(con, recipe.data.duckdb_memory_limit)
     con.execute(f"SET temp_directory = '{spill}'")
     con.execute("SET preserve_insertion_order = false")
     if recipe.data.duckdb_threads:
         con.execute(f"SET threads = {int(recipe.data.duckdb_threads)}")
     return con
+
+
+def set_memory(con: duckdb.DuckDBPyConnection, limit: str) -> None:
+    """DuckDB's memory limit, with its blocks from one reserved pool of that size: a 5M build spent
+    ~25 s of system time mapping and unmapping blocks without it (older DuckDB has no such setting)."""
+    con.execute(f"SET memory_limit = '{limit}'")
+    with suppress(duckdb.Error):
+        con.execute(f"SET block_allocator_memory = '{limit}'")
 
 
 def attach_output(con: duckdb.DuckDBPyConnection, path: Path) -> None:

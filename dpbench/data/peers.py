@@ -90,16 +90,30 @@ def peer_stats(con: duckdb.DuckDBPyConnection) -> dict:
     return {k: (round(float(v), 2) if isinstance(v, float) else (int(v) if v is not None else 0)) for k, v in zip(keys, row)}
 
 
-def count_leaks(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Rows that would leak the future: peers and history at or after the target time (must be 0)."""
-    peers_bad = con.execute(
-        "SELECT count(*) FROM peers p JOIN examples e USING (example_id) WHERE p.peer_ts >= e.target_ts"
-    ).fetchone()[0]
+def audit_peers(con: duckdb.DuckDBPyConnection, max_peers_per_item: int | None = None) -> dict[str, int]:
+    """Rows that would leak the future (peers and history at or after the target time, peers written
+    by the user; all must be 0) and history rows whose n_peers differs from the peers view's count.
+    The peers view is read once: at 5M reviews it holds hundreds of millions of rows."""
     hist_bad = con.execute(
         "SELECT count(*) FROM history h JOIN examples e USING (example_id) WHERE h.ts >= e.target_ts"
     ).fetchone()[0]
-    own_bad = con.execute(
-        """SELECT count(*) FROM peers p JOIN examples e USING (example_id) WHERE p.peer_user_id = e.user_id"""
-    ).fetchone()[0]
-    return {"peer_rows_at_or_after_target": int(peers_bad), "history_rows_at_or_after_target": int(hist_bad),
-            "peer_rows_of_the_user": int(own_bad)}
+    has_n_peers = "n_peers" in {r[0] for r in con.execute("DESCRIBE history").fetchall()}
+    n = "h.n_peers" if has_n_peers else "NULL"
+    cap = f"least({n}, {int(max_peers_per_item)})" if max_peers_per_item else n
+    # One history row per (example, item): a user reviews an item once. The peer counts are joined
+    # back to history in the same query (a CTE read twice would be materialized in memory).
+    late, own, off = con.execute(
+        f"""WITH p AS (
+              SELECT p.example_id, p.item_id, count(*) AS c,
+                     count(*) FILTER (WHERE p.peer_ts >= e.target_ts) AS late,
+                     count(*) FILTER (WHERE p.peer_user_id = e.user_id) AS own
+              FROM peers p JOIN examples e USING (example_id) GROUP BY ALL)
+            SELECT coalesce(sum(p.late), 0), coalesce(sum(p.own), 0),
+                   count(*) FILTER (WHERE h.example_id IS NOT NULL AND {n} IS NOT NULL AND coalesce(p.c, 0) <> {cap})
+            FROM history h FULL JOIN p ON p.example_id = h.example_id AND p.item_id = h.item_id"""
+    ).fetchone()
+    out = {"peer_rows_at_or_after_target": int(late), "history_rows_at_or_after_target": int(hist_bad),
+           "peer_rows_of_the_user": int(own)}
+    if has_n_peers:
+        out["n_peers_mismatches"] = int(off)
+    return out

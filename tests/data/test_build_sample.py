@@ -121,6 +121,41 @@ def test_validate_detects_a_leak_and_a_wrong_fingerprint(sample, tmp_path):
     assert "fingerprint matches content" in failed
 
 
+def test_validate_counts_peer_leaks_and_wrong_n_peers_exactly(sample, tmp_path):
+    out, _ = sample
+    leaky, off = tmp_path / "leaky", tmp_path / "off"
+    for d in (leaky, off):
+        d.mkdir()
+        shutil.copy(out / "benchmark.duckdb", d / "benchmark.duckdb")
+    # Expected counts, from the tables directly: other users' reviews of history items at or after the
+    # target; the user's own review of each history item (one per row: one review per item per user).
+    late = q(out, """SELECT count(*) FROM history h JOIN examples e USING (example_id)
+                     JOIN reviews r ON r.item_id = h.item_id AND r.category = e.category
+                     WHERE r.user_id <> e.user_id AND r.ts >= e.target_ts""")[0][0]
+    n_hist = q(out, "SELECT count(*) FROM history")[0][0]
+    assert late > 0
+    con = duckdb.connect(str(leaky / "benchmark.duckdb"))
+    con.execute("""CREATE OR REPLACE VIEW peers AS
+                   SELECT h.example_id, h.item_id, r.user_id AS peer_user_id, r.review_id AS peer_review_id,
+                          r.ts AS peer_ts
+                   FROM history h JOIN examples e ON e.example_id = h.example_id
+                   JOIN reviews r ON r.item_id = h.item_id AND r.category = e.category""")
+    con.close()
+    con = duckdb.connect(str(off / "benchmark.duckdb"))
+    con.execute("UPDATE history SET n_peers = n_peers + 1 WHERE (example_id, position) IN "
+                "(SELECT (example_id, position) FROM history ORDER BY example_id, position LIMIT 3)")
+    con.close()
+    checks = {c.name: c for c in validate_benchmark(leaky).checks}
+    leak = checks["no leakage: history and peers strictly before the target"]
+    assert not leak.ok
+    assert leak.detail == (f"peer_rows_at_or_after_target={late}, history_rows_at_or_after_target=0, "
+                           f"peer_rows_of_the_user={n_hist}")
+    checks = {c.name: c for c in validate_benchmark(off).checks}
+    assert checks["no leakage: history and peers strictly before the target"].ok
+    assert not checks["history.n_peers equals the peers view's count"].ok
+    assert checks["history.n_peers equals the peers view's count"].detail == "3 mismatches"
+
+
 def test_examples_loader_reads_the_tables(sample):
     from dpbench.data.examples import connect, load_examples, select_example_ids
 
