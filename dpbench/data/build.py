@@ -182,10 +182,15 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
 
 
 def drop_work_tables(con: duckdb.DuckDBPyConnection, names) -> None:
-    for t in names:
-        kind = "VIEW" if t == "stage_reviews" else "TABLE"
-        db = TEXTS_DB if t == "staged_reviews" else WORK_DB
-        con.execute(f"DROP {kind} IF EXISTS {db}.main.{t}")
+    """Drop these tables and views wherever they are among the working databases."""
+    found = con.execute(
+        """SELECT database_name, table_name, 'TABLE' FROM duckdb_tables() WHERE database_name IN (?, ?)
+           UNION ALL SELECT database_name, view_name, 'VIEW' FROM duckdb_views() WHERE database_name IN (?, ?)""",
+        [WORK_DB, TEXTS_DB, WORK_DB, TEXTS_DB],
+    ).fetchall()
+    for db, name, kind in found:
+        if name in names:
+            con.execute(f"DROP {kind} {db}.main.{name}")
 
 
 def table_set_hash(con: duckdb.DuckDBPyConnection, table: str, cols: list[str]) -> str:

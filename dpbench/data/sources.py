@@ -156,7 +156,9 @@ def iter_line_batches(path: Path, block: int = _BLOCK, hasher=None) -> Iterator[
         with open_binary(path) as f:
             while True:
                 # A fresh buffer per block, filled in place (the Arrow arrays of the last block still
-                # point into the previous one): the text is never copied in Python.
+                # point into the previous one): the text is never copied in Python. It comes from
+                # Arrow's memory pool, which reuses freed blocks (a new bytearray per block made the
+                # kernel map and zero the whole file's size again).
                 buf = pa.allocate_buffer(len(rest) + block)
                 view = memoryview(buf).cast("B")
                 view[: len(rest)] = rest

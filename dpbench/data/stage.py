@@ -45,9 +45,9 @@ def create_stage_tables(con: duckdb.DuckDBPyConnection, texts_db: str | None = N
     """texts_db: the attached database that holds staged_reviews (default: the current one)."""
     staged = f"{texts_db}.main.staged_reviews" if texts_db else "staged_reviews"
     con.execute(
-        """CREATE TABLE files(file_id INTEGER, path VARCHAR, name VARCHAR, kind VARCHAR, category VARCHAR,
+        f"""CREATE TABLE files(file_id INTEGER, path VARCHAR, name VARCHAR, kind VARCHAR, category VARCHAR,
                               schema VARCHAR, sha256 VARCHAR, bytes BIGINT, lines BIGINT);
-           CREATE TABLE STAGED(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
+           CREATE TABLE {staged}(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
                               user_id VARCHAR, item_id VARCHAR, rating DOUBLE, title VARCHAR, text VARCHAR,
                               ts BIGINT, release VARCHAR);
            -- Rejects found across files (duplicates, items without metadata) are rows here, not
@@ -58,7 +58,7 @@ def create_stage_tables(con: duckdb.DuckDBPyConnection, texts_db: str | None = N
              FROM staged_reviews s LEFT JOIN review_marks m USING (file_id, line);
            CREATE TABLE stage_meta(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
                               item_id VARCHAR, title VARCHAR, description VARCHAR, n_categories INTEGER,
-                              rating_number DOUBLE);""".replace("STAGED", staged)
+                              rating_number DOUBLE);"""
     )
 
 
@@ -158,7 +158,8 @@ def stage_files(
             progress(f"reading {rf.path.name}")
         n_lines = 0
         hasher = hashlib.sha256()
-        table = "staged_reviews" if rf.kind == "reviews" else "stage_meta"
+        # reviews are written to the table behind the stage_reviews view, which also holds the later marks
+        table, checked = ("staged_reviews", "stage_reviews") if rf.kind == "reviews" else ("stage_meta", "stage_meta")
         if rf.schema != "empty":
             sql = review_select_sql(file_id, rf) if rf.kind == "reviews" else meta_select_sql(file_id, rf)
             if strict:  # one query per block, so the build stops at the first block with a bad line
@@ -167,7 +168,7 @@ def stage_files(
                     con.register("chunk", chunk)
                     con.execute(f"INSERT INTO {table} {sql}")
                     con.unregister("chunk")
-                    raise_first_reject(con, files, "stage_reviews" if rf.kind == "reviews" else table, file_id)
+                    raise_first_reject(con, files, checked, file_id)
             else:  # one streaming query per file: half the CPU of a query per block
                 last = [0]
                 con.register("chunk", stream_lines(rf.path, hasher, last))
