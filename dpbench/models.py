@@ -69,6 +69,33 @@ def resolve_llm(name: str) -> ModelSource:
     return ModelSource(name, "hub", name)
 
 
+def describe_model_file(name: str, backend: str, dtype: str | None = None) -> dict[str, Any]:
+    """The exact weights behind a model name, for the manifest: two runs both called `smollm2-135m`
+    may use the Q4_1 GGUF (llama.cpp server) or its fp32 dequantized copy (transformers)."""
+    if name in LLM_ALIASES:
+        gguf = LLM_ALIASES[name]
+        quant = Path(gguf).stem.rsplit(".", 1)[-1]
+        try:
+            size = gguf_path(name).stat().st_size
+        except (BackendError, OSError):
+            size = None
+        info: dict[str, Any] = {"name": name, "source": f"package {gguf.split('/')[0]}", "file": Path(gguf).name,
+                                "bytes": size}
+        if backend == "openai":
+            info.update(format="gguf", quantization=quant, engine="llama.cpp (dpbench serve) or the named server")
+        else:
+            info.update(format="safetensors", quantization=f"none ({dtype or 'float32'}, dequantized from {quant})",
+                        engine="transformers")
+        return info
+    p = Path(name).expanduser()
+    if p.exists():
+        return {"name": name, "source": "local path", "file": str(p.resolve()),
+                "format": "gguf" if p.suffix == ".gguf" else "transformers directory"}
+    if backend == "openai":
+        return {"name": name, "source": "the server's model of this name (its weights are not visible from here)"}
+    return {"name": name, "source": "hub id", "engine": "transformers", "dtype": dtype}
+
+
 def resolve_embedder(name: str) -> str:
     """A path or hub id that SentenceTransformer(...) accepts."""
     if name in EMBEDDER_ALIASES:

@@ -13,9 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dpbench.errors import DpbenchError
-
-ALL_METHODS = ("nonpersonal", "rag", "pag", "dpl", "dep")
+from dpbench.methods import METHODS
 
 
 @dataclass(frozen=True)
@@ -25,7 +23,7 @@ class QuickstartConfig:
     limit: int = 20
     recipe: str = "quickstart"
     model: str = "smollm2-135m"
-    methods: tuple[str, ...] = ALL_METHODS
+    methods: tuple[str, ...] = tuple(METHODS.names())
     backend: str = "openai"  # for nonpersonal/rag/pag; dpl always goes through the server
     rebuild: bool = False
 
@@ -55,10 +53,10 @@ def run_prompt_methods(cfg: QuickstartConfig, recipe, console, result: Quickstar
     here (the fastest engine on a CPU); `--backend local` runs nonpersonal/rag/pag in-process instead."""
     from dpbench.llm.server import start_server
     from dpbench.run import run_method
-    from dpbench.run_config import RunConfig
+    from dpbench.run.config import RunConfig
 
     base = {"data": cfg.data, "recipe": recipe, "split": "test", "limit": cfg.limit, "out": cfg.out}
-    methods = [m for m in ("nonpersonal", "rag", "pag", "dpl") if m in cfg.methods]
+    methods = [m for m in cfg.methods if METHODS.get(m).runner == "prompt"]
     if cfg.backend == "local":
         for method in [m for m in methods if m != "dpl"]:
             console.print(f"[bold]2/4 run[/] {method} (local transformers backend, {cfg.model})")
@@ -83,12 +81,12 @@ def run_prompt_methods(cfg: QuickstartConfig, recipe, console, result: Quickstar
 
 
 def run_dep_method(cfg: QuickstartConfig, recipe, console, result: QuickstartResult) -> None:
-    from dpbench.methods.dep.run import run_dep
-    from dpbench.run_config import RunConfig
+    from dpbench.run import run_method
+    from dpbench.run.config import RunConfig
 
     console.print(f"[bold]3/4 run[/] dep (train soft-prompt modules against frozen {cfg.model}, then generate)")
     t0 = time.perf_counter()
-    result.run_dirs["dep"] = run_dep(RunConfig(method="dep", data=cfg.data, recipe=recipe, split="test",
+    result.run_dirs["dep"] = run_method(RunConfig(method="dep", data=cfg.data, recipe=recipe, split="test",
                                                limit=cfg.limit, model=cfg.model, out=cfg.out), console)
     result.timings["run dep"] = time.perf_counter() - t0
 
@@ -113,9 +111,8 @@ def score_all(cfg: QuickstartConfig, console, result: QuickstartResult) -> None:
 def run_quickstart(cfg: QuickstartConfig, console) -> QuickstartResult:
     from dpbench.recipes import load_recipe
 
-    unknown = [m for m in cfg.methods if m not in ALL_METHODS]
-    if unknown:
-        raise DpbenchError(f"unknown method {unknown[0]!r}; choose from {', '.join(ALL_METHODS)}")
+    for m in cfg.methods:
+        METHODS.check_name(m, "--methods")
     result = QuickstartResult()
     t_all = time.perf_counter()
     t0 = time.perf_counter()

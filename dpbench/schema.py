@@ -1,47 +1,81 @@
 """Typed records at the boundaries between commands: run manifest, prediction lines, scores.
 
-Each carries `schema_version` so readers can refuse or migrate files written by other versions.
+Every record declares every field and refuses unknown ones when it is written (a typo in a field name
+fails loudly instead of landing in a file nobody reads). Each carries `schema_version`; readers accept
+the previous version (`migrate_manifest`, `migrate_scores`) so run directories written by an older
+release stay readable.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+RunStatus = Literal["running", "complete", "incomplete", "interrupted"]
+"""running: a process holds the run; complete: every example has a line without error; incomplete:
+the process ended with examples missing or failed (a rerun retries them); interrupted: the manifest
+says running but no process holds the run any more (killed) — a rerun resumes it."""
 
 
-class Usage(BaseModel):
-    """Token usage, summed per call, per example and per run."""
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    model_config = ConfigDict(extra="ignore")
+
+class Usage(_Record):
+    """Model usage, summed per call, per example and per run.
+
+    `requests` counts every HTTP request (or local batch slot) that reached a model, retries and
+    failed attempts included, so it matches what a server or a bill counts; `retries` is how many of
+    those were repeats; `cached` counts calls answered from the response cache (no request)."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     requests: int = 0
     cached: int = 0
     retries: int = 0
+    failed_calls: int = 0  # calls that gave up (retries exhausted or refused): their requests still count
 
     def add(self, other: Usage) -> Usage:
-        return Usage(
-            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
-            completion_tokens=self.completion_tokens + other.completion_tokens,
-            requests=self.requests + other.requests,
-            cached=self.cached + other.cached,
-            retries=self.retries + other.retries,
-        )
+        return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
 
 
-class RunSpec(BaseModel):
+class Holder(_Record):
+    """Who holds a running run: a crashed holder leaves status `running` behind, and readers tell
+    it from a live one by the run directory's lock (dpbench.run.lock)."""
+
+    pid: int
+    host: str
+    started_at: str
+    heartbeat_at: str
+
+
+class DepSummary(_Record):
+    """What DEP's training (or the checkpoint it loaded) measured, kept in the manifest."""
+
+    train_steps: int | None = None
+    train_wall_s: float | None = None
+    best_val_ce: float | None = None
+    control: Literal["trained-zero", "eval-zero"] | None = None  # how control_val_ce was measured
+    control_val_ce: float | None = None
+    control_train_steps: int | None = None
+    checkpoint: str | None = None
+    val: dict[str, float] | None = None  # val losses of a loaded checkpoint
+    world_size: int = 1
+    param_checksum: str | None = None  # the trained module's parameters (equal on every rank)
+
+
+class RunSpec(_Record):
     """manifest.json of a run directory. Never holds a secret (API keys are read from env only)."""
 
-    model_config = ConfigDict(extra="allow")
     schema_version: int = SCHEMA_VERSION
     run_id: str
     method: str
     model: str
     backend: str
-    split: str
+    split: Literal["train", "val", "test"]
     data_path: str
     benchmark_fingerprint: str
     recipe: dict[str, Any]
@@ -53,21 +87,26 @@ class RunSpec(BaseModel):
     shard: str | None = None  # "I/N"
     n_expected: int = 0  # examples this run (this shard) covers; ids in example_ids.txt
     n_expected_all: int = 0  # examples all shards together cover (= n_expected without --shard)
-    backend_args: dict[str, Any] = Field(default_factory=dict)
+    method_args: dict[str, Any] = Field(default_factory=dict)  # run-level choices that change outputs (DEP ablation...)
+    method_settings: dict[str, Any] = Field(default_factory=dict)  # the recipe settings the method read
+    backend_args: dict[str, Any] = Field(default_factory=dict)  # how it was served (never part of the run's identity)
+    model_file: dict[str, Any] = Field(default_factory=dict)  # the exact weights: file, format, quantization
     versions: dict[str, str] = Field(default_factory=dict)
     git_revision: dict[str, Any] = Field(default_factory=dict)
     created_at: str = ""
     updated_at: str = ""
-    status: str = "running"  # running | complete | incomplete
+    status: RunStatus = "running"
+    abort_reason: str | None = None
+    holder: Holder | None = None
     usage: Usage = Field(default_factory=Usage)
     n_done: int = 0
     n_errors: int = 0
+    dep: DepSummary | None = None
 
 
-class PredictionRecord(BaseModel):
+class PredictionRecord(_Record):
     """One line of predictions.jsonl."""
 
-    model_config = ConfigDict(extra="allow")
     schema_version: int = SCHEMA_VERSION
     example_id: str
     prediction: str = ""
@@ -77,10 +116,11 @@ class PredictionRecord(BaseModel):
     latency_s: float = 0.0
     prompt_hash: str | None = None
     attempts: int = 0
-    trace: dict[str, Any] = Field(default_factory=dict)
+    finish_reason: str | None = None  # of the generation call: "stop", "length" (cut at max_tokens), ...
+    trace: dict[str, Any] = Field(default_factory=dict)  # the method's intermediates
 
 
-class MetricValue(BaseModel):
+class MetricValue(_Record):
     value: float | None
     ci_low: float | None = None
     ci_high: float | None = None
@@ -88,10 +128,18 @@ class MetricValue(BaseModel):
     note: str | None = None
 
 
-class ScoreRecord(BaseModel):
+class PairedValue(_Record):
+    baseline_run_id: str
+    delta: float | None
+    p_value: float | None
+    n_shared: int
+    test: str = "approximate randomization"
+    resamples: int = 0
+
+
+class ScoreRecord(_Record):
     """scores.json of a run directory."""
 
-    model_config = ConfigDict(extra="allow")
     schema_version: int = SCHEMA_VERSION
     run_id: str
     method: str
@@ -106,3 +154,54 @@ class ScoreRecord(BaseModel):
     error_rate: float
     coverage: float
     warnings: list[str] = Field(default_factory=list)
+    benchmark: str = ""  # readable name: the benchmark folder
+    data_path: str = ""
+    shards: list[str] = Field(default_factory=list)  # the run directories merged
+    n_missing: int = 0
+    n_errors: int = 0
+    flags: list[str] = Field(default_factory=list)  # "incomplete", "unhealthy", ...
+    bad_lines: dict[str, int] = Field(default_factory=dict)  # malformed, unknown_ids, duplicates
+    scored_at: str = ""
+    missing_policy: str = "missing examples are scored as empty predictions"
+    extra: dict[str, dict[str, Any]] = Field(default_factory=dict)  # per metric, e.g. judge: n_unparsable
+    paired: dict[str, PairedValue] = Field(default_factory=dict)  # per metric, against the baseline run
+    health: dict[str, Any] = Field(default_factory=dict)  # output-health rates (dpbench.metrics.health)
+
+
+# Fields that version 1 wrote outside its declared schema (extra="allow"), by their v2 home.
+_V1_MANIFEST_MOVES = {"abort_reason", "method_settings", "dep"}
+
+
+def migrate_manifest(raw: dict[str, Any]) -> dict[str, Any]:
+    """A manifest dict of any readable version → the current schema (raises ValueError otherwise)."""
+    version = int(raw.get("schema_version", 1))
+    if version > SCHEMA_VERSION:
+        raise ValueError(f"written by a newer dpbench (schema_version {version}; this one reads up to "
+                         f"{SCHEMA_VERSION}): upgrade dpbench")
+    if version == SCHEMA_VERSION:
+        return raw
+    out = {k: v for k, v in raw.items() if k in RunSpec.model_fields}
+    dropped = sorted(set(raw) - set(out) - _V1_MANIFEST_MOVES)
+    if raw.get("method") == "dep":  # v1 DEP kept its run-level choices among the serving arguments
+        ba = dict(raw.get("backend_args") or {})
+        out["method_args"] = {k: ba.pop(k) for k in ("embedder", "ablate", "checkpoint", "epochs") if k in ba}
+        out["backend_args"] = ba
+        if isinstance(raw.get("dep"), dict):
+            out["dep"] = {k: v for k, v in raw["dep"].items() if k in DepSummary.model_fields}
+    if dropped:
+        out.setdefault("method_settings", {})["_v1_unknown_fields"] = dropped
+    out["schema_version"] = SCHEMA_VERSION
+    return out
+
+
+def migrate_prediction(raw: dict[str, Any]) -> dict[str, Any]:
+    """A prediction line of any readable version → the current schema (v1 allowed extra keys: they
+    move into the trace, so nothing a method wrote is lost)."""
+    if int(raw.get("schema_version", 1)) >= SCHEMA_VERSION:
+        return raw
+    out = {k: v for k, v in raw.items() if k in PredictionRecord.model_fields}
+    extra = {k: v for k, v in raw.items() if k not in PredictionRecord.model_fields}
+    if extra:
+        out["trace"] = {**(out.get("trace") or {}), **extra}
+    out["schema_version"] = SCHEMA_VERSION
+    return out

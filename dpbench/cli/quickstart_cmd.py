@@ -7,12 +7,13 @@ from pathlib import Path
 import typer
 
 from dpbench.cli import app
+from dpbench.methods import METHODS
 
 
 @app.command("quickstart")
 def quickstart(
     limit: int = typer.Option(20, "--limit", help="Test examples per method (the slice of the sample test split)."),
-    methods: str = typer.Option("nonpersonal,rag,pag,dpl,dep", "--methods", help="Comma list of methods to run."),
+    methods: str = typer.Option(",".join(METHODS.names()), "--methods", help="Comma list of methods to run."),
     data: Path = typer.Option(Path("data/sample"), "--data", help="Where the sample benchmark is built."),
     out: Path = typer.Option(Path("outputs/quickstart"), "--out", help="Where runs and the leaderboard go."),
     recipe: str = typer.Option("quickstart", "--recipe", help="Recipe for runs and scoring."),

@@ -44,15 +44,14 @@ def score(
     from rich.console import Console
 
     from dpbench.errors import DpbenchError
-    from dpbench.leaderboard import print_leaderboard
+    from dpbench.leaderboard import FORMATS, print_leaderboard
     from dpbench.metrics import parse_metrics
-    from dpbench.metrics.config import ALL_FORMATS, JudgeConfig, ScoreConfig
+    from dpbench.metrics.config import JudgeConfig, ScoreConfig
     from dpbench.score import score_runs
 
     formats = split_list(fmt)
     for f in formats or ():
-        if f not in ALL_FORMATS:
-            raise DpbenchError(f"--format {f!r}: choose from {', '.join(ALL_FORMATS)}")
+        FORMATS.check_name(f, "--format")
     chosen = parse_metrics(metrics) if metrics else None
     judge = None
     if judge_model:

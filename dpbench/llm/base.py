@@ -25,6 +25,11 @@ class Sampling:
         return asdict(self)
 
 
+def sampling_from_recipe(g) -> Sampling:
+    """The Sampling of a recipe's [generation] section (dpbench.recipes.GenerationRecipe)."""
+    return Sampling(temperature=g.temperature, top_p=g.top_p, max_tokens=g.max_tokens, seed=g.seed)
+
+
 @dataclass(frozen=True)
 class ChatRequest:
     messages: tuple[Message, ...]
@@ -75,4 +80,9 @@ class Backend(Protocol):
 
 class RetriesExhausted(Exception):
     """A transient failure (429/5xx/timeout/dropped connection) that outlived the retry budget.
-    The run records it as the example's error and moves on; BackendError instead aborts the run."""
+    The run records it as the example's error and moves on; BackendError instead aborts the run.
+    `attempts` = requests sent (all counted in the run's usage)."""
+
+    def __init__(self, message: str, attempts: int = 1):
+        super().__init__(message)
+        self.attempts = attempts

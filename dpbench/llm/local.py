@@ -170,6 +170,15 @@ class LocalBackend:
         self._worker = None
 
 
+def make_local_backend(settings) -> LocalBackend:
+    """BACKENDS["local"]: transformers in-process; `concurrency` = the largest micro-batch."""
+    from dpbench.errors import BackendError
+
+    if settings.base_urls:
+        raise BackendError("--base-url applies to the openai backend only (use --backend openai)")
+    return LocalBackend(settings.model or DEFAULT_MODEL, device=settings.device, max_batch=settings.concurrency)
+
+
 def stop_token_ids(model, tok) -> set[int]:
     ids: set[int] = set()
     for source in (getattr(model, "generation_config", None), tok):

@@ -31,6 +31,7 @@ import openai
 
 from dpbench.errors import BackendError
 from dpbench.llm.base import ChatRequest, ChatResponse
+from dpbench.llm.redact import redact_url, register_secret
 from dpbench.llm.retry import RetryPolicy, TransientError, call_with_retries
 
 log = logging.getLogger("dpbench.llm")
@@ -47,6 +48,7 @@ class RequestRejected(Exception):
 @dataclass
 class PoolMember:
     url: str
+    label: str = ""  # the URL as messages show it (credentials removed)
     in_flight: int = 0
     down_until: float = 0.0
     # httpx connections belong to the event loop that opened them: one client per loop, so a
@@ -114,7 +116,8 @@ class OpenAIBackend:
         self.policy = policy or RetryPolicy()
         self._api_key_env = api_key_env
         self._api_key = resolve_api_key(api_key_env)  # fail now if the variable is missing
-        self._members = [PoolMember(url.rstrip("/")) for url in base_urls]
+        register_secret(self._api_key)  # scrubbed from every message dpbench writes or prints
+        self._members = [PoolMember(url.rstrip("/"), label=redact_url(url.rstrip("/"))) for url in base_urls]
         self._rr = itertools.count()
 
     def __repr__(self) -> str:  # never show the key
@@ -132,7 +135,7 @@ class OpenAIBackend:
 
     @property
     def base_urls(self) -> list[str]:
-        return [m.url for m in self._members]
+        return [m.label for m in self._members]
 
     def identity(self) -> dict[str, Any]:
         return {"backend": "openai", "model": self.model}
@@ -165,7 +168,7 @@ class OpenAIBackend:
 
         def classify(exc: BaseException) -> BaseException:
             member = last["member"]
-            return self.classify_error(exc, member.url if member else self.base_urls[0])
+            return self.classify_error(exc, member.label if member else self.base_urls[0])
 
         completion, attempts = await call_with_retries(
             attempt, self.policy, classify=classify, describe=f"{self.model} at {', '.join(self.base_urls)}"
@@ -179,7 +182,7 @@ class OpenAIBackend:
             max_tokens=s.max_tokens, seed=s.seed,
         )
         if not getattr(completion, "choices", None):
-            raise TransientError(f"{member.url} answered without choices")
+            raise TransientError(f"{member.label} answered without choices")
         return completion
 
     @staticmethod
@@ -191,7 +194,7 @@ class OpenAIBackend:
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
             completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
             latency_s=latency, attempts=attempts, finish_reason=choice.finish_reason,
-            extra={"server": member.url} if member else {},
+            extra={"server": member.label} if member else {},
         )
 
     def classify_error(self, exc: BaseException, url: str) -> BaseException:
@@ -223,22 +226,22 @@ class OpenAIBackend:
                 served = [x.id for x in page.data]
             except openai.APIStatusError as e:
                 if e.status_code == 404:  # some servers have no /models; generation will tell
-                    reachable.append(m.url)
+                    reachable.append(m.label)
                     continue
-                err = self.classify_error(e, m.url)
+                err = self.classify_error(e, m.label)
                 if isinstance(err, BackendError):
                     raise err from None
-                problems.append(f"{m.url}: HTTP {e.status_code}: {server_message(e)}")
+                problems.append(f"{m.label}: HTTP {e.status_code}: {server_message(e)}")
                 continue
             except (openai.APIConnectionError, httpx.TransportError) as e:
                 m.down_until = time.monotonic() + DOWN_FOR_S
-                problems.append(f"{m.url} is unreachable ({type(e.__cause__ or e).__name__})")
+                problems.append(f"{m.label} is unreachable ({type(e.__cause__ or e).__name__})")
                 continue
             if served and self.model not in served:
                 raise BackendError(
-                    f"{m.url} does not serve model {self.model!r}; it serves: {', '.join(served[:20])}. "
+                    f"{m.label} does not serve model {self.model!r}; it serves: {', '.join(served[:20])}. "
                     "Pass one of those with --model.")
-            reachable.append(m.url)
+            reachable.append(m.label)
         if not reachable:
             raise BackendError("; ".join(problems) + ". Start a server (`dpbench serve`) or fix --base-url.")
         for p in problems:
@@ -250,3 +253,13 @@ class OpenAIBackend:
                 with contextlib.suppress(RuntimeError):  # opened under an event loop that is gone
                     await client.close()
             m.clients = {}
+
+
+def make_openai_backend(settings) -> OpenAIBackend:
+    """BACKENDS["openai"]: an endpoint or a pool (`settings.base_urls`). `device` does not apply: the
+    server picks its own (the run may still use it for embeddings)."""
+    from dpbench.llm.retry import RetryPolicy
+
+    policy = RetryPolicy.from_settings(settings.max_retries, settings.timeout_s)
+    return OpenAIBackend(settings.model, list(settings.base_urls), api_key_env=settings.api_key_env,
+                         concurrency=settings.concurrency, policy=policy)

@@ -15,6 +15,7 @@ tests set it to 0 to make retries instant without touching the policy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 from collections.abc import Awaitable, Callable
@@ -120,5 +121,9 @@ async def call_with_retries(
             if not state.retry_state.outcome.failed:
                 return result, attempts
     except TransientError as e:
-        raise RetriesExhausted(f"{describe}: gave up after {attempts} attempt(s); last error: {e}") from e
+        raise RetriesExhausted(f"{describe}: gave up after {attempts} attempt(s); last error: {e}", attempts) from e
+    except Exception as e:  # refused for good (401, 400, ...): its requests still count in usage
+        with contextlib.suppress(AttributeError, TypeError):
+            e.attempts = attempts
+        raise
     raise AssertionError("unreachable: tenacity returned without a result")  # pragma: no cover

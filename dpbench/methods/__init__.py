@@ -1,8 +1,9 @@
-"""The methods behind one registry. Targets are imported lazily, so `dpbench --help` stays fast.
+"""The methods behind one registry; targets are imported lazily, so `dpbench --help` stays fast.
 
-- METHODS: the prompt methods (a class each, instantiated by the run loop dpbench/run.py);
-- RUNNERS: what `dpbench run --method NAME` calls, `(cfg: RunConfig, console) -> Path` (run dir):
-  the prompt methods share dpbench.run.run_method; DEP has its own trainer-runner.
+METHODS: `--method NAME` → the method's class. Prompt methods implement `predict(example, ctx)`
+(methods/base.py) and run under the prompt loop; DEP trains a module and runs under its own runner.
+Which runner a method needs is the class's `runner` attribute (dpbench.run.RUNNERS).
+RETRIEVERS: recipe `[rag] retriever` → an async ranking function (methods/retrieval.py).
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ METHODS: Registry = Registry("method", {
     "rag": "dpbench.methods.rag:Rag",
     "pag": "dpbench.methods.pag:Pag",
     "dpl": "dpbench.methods.dpl:Dpl",
+    "dep": "dpbench.methods.dep:Dep",
 })
 
-RUNNERS: Registry = Registry("method", {
-    **dict.fromkeys(METHODS.names(), "dpbench.run:run_method"),
-    "dep": "dpbench.methods.dep.run:run_dep",
+RETRIEVERS: Registry = Registry("retriever", {
+    "bm25": "dpbench.methods.retrieval:retrieve_bm25",
+    "recency": "dpbench.methods.retrieval:retrieve_recency",
+    "dense": "dpbench.methods.retrieval:retrieve_dense",
 })
 
 
 def get_method(name: str):
-    """An instance of the prompt method `name` (DpbenchError with suggestions when unknown)."""
+    """An instance of the method `name` (DpbenchError with suggestions when unknown)."""
     return METHODS.get(name)()

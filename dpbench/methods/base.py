@@ -8,7 +8,7 @@ output) goes into `MethodResult.trace`, which the run loop stores in the example
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
@@ -36,6 +36,12 @@ class MethodContext:
     embedder: TextEncoder | None = None  # set by the run loop when uses_embedder()
     # Embedding runs on CPU threads; one lock keeps concurrent examples from sharing the model at once.
     embed_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    calls: CallLog = field(default_factory=CallLog)  # this example's calls (see for_example)
+
+    def for_example(self) -> MethodContext:
+        """The context one example runs with: shared model, cache and embedder, its own call log
+        (so a failed example's line still says what its calls cost)."""
+        return replace(self, calls=CallLog())
 
     def truncation(self) -> Truncation:
         g = self.recipe.generation
@@ -55,10 +61,12 @@ class MethodResult:
     trace: dict[str, Any]
     calls: CallLog
     prompt_hash: str | None = None  # hash of the final generation messages
+    finish_reason: str | None = None  # of the generation call ("length" = cut at max_tokens)
 
 
 class Method(Protocol):
     name: ClassVar[str]
+    runner: ClassVar[str]  # "prompt" (the prompt loop) or "dep" (dpbench.run.RUNNERS)
     needs_peers: ClassVar[bool]
 
     def uses_embedder(self, recipe: Recipe) -> bool:
@@ -72,18 +80,24 @@ class Method(Protocol):
     async def predict(self, example: Example, ctx: MethodContext) -> MethodResult: ...
 
 
-async def call_llm(ctx: MethodContext, calls: CallLog, messages: list[Message]) -> str:
-    resp = calls.record(await ctx.llm.chat(messages))
-    return resp.text
+async def call_llm(ctx: MethodContext, messages: list[Message]) -> str:
+    try:
+        resp = await ctx.llm.chat(messages)
+    except Exception as e:
+        ctx.calls.record_failure(e)
+        raise
+    return ctx.calls.record(resp).text
 
 
-async def finish(ctx: MethodContext, calls: CallLog, messages: list[Message], trace: dict[str, Any],
+async def finish(ctx: MethodContext, messages: list[Message], trace: dict[str, Any],
                  cut: Truncation) -> MethodResult:
     """The generation call shared by every method: clean the output, keep the raw text, close the trace."""
-    raw = await call_llm(ctx, calls, messages)
+    calls = ctx.calls
+    raw = await call_llm(ctx, messages)
     prediction = clean_output(raw)
     trace["truncation"] = cut.to_trace()
     trace["generation_messages"] = messages
     trace["raw_output"] = raw
     prompt_hash = ChatRequest(tuple(messages), ctx.llm.sampling).prompt_hash()
-    return MethodResult(prediction=prediction, raw=raw, trace=trace, calls=calls, prompt_hash=prompt_hash)
+    return MethodResult(prediction=prediction, raw=raw, trace=trace, calls=calls, prompt_hash=prompt_hash,
+                        finish_reason=calls.finish_reasons[-1] if calls.finish_reasons else None)

@@ -1,4 +1,4 @@
-"""DPL, difference-aware personalization learning, prompt-only (SPEC §3):
+"""DPL, difference-aware personalization learning, prompt-only (docs/methods.md):
 
 1. pick N history items by BM25 (as RAG does) among items with >= min_peers leak-free peers;
 2. per item, embed the user's and the peers' reviews, KMeans with K+1 clusters (seeded), drop the
@@ -20,7 +20,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from dpbench.data.examples import Example, HistoryEntry, Review
-from dpbench.llm.client import CallLog
 from dpbench.methods.base import MethodContext, MethodResult, call_llm, finish
 from dpbench.methods.prompts import (
     Truncation,
@@ -89,6 +88,7 @@ def trace_peer(r: Review, limit: int | None) -> dict[str, Any]:
 
 class Dpl:
     name: ClassVar[str] = "dpl"
+    runner: ClassVar[str] = "prompt"
     needs_peers: ClassVar[bool] = True
 
     def uses_embedder(self, recipe: Recipe) -> bool:
@@ -112,23 +112,23 @@ class Dpl:
         return out
 
     async def describe_difference(self, entry: HistoryEntry, peers: list[Review], ctx: MethodContext,
-                                  calls: CallLog, cut: Truncation) -> str:
+                                  cut: Truncation) -> str:
         messages = build_dpl_difference(entry.item, entry.review, peers, cut)
-        return await call_llm(ctx, calls, messages)
+        return await call_llm(ctx, messages)
 
     async def predict(self, example: Example, ctx: MethodContext) -> MethodResult:
-        cfg, cut, calls = ctx.recipe.dpl, ctx.truncation(), CallLog()
+        cfg, cut = ctx.recipe.dpl, ctx.truncation()
         chosen = choose_items(example, cfg.n_items, cfg.min_peers)
         reps = await self.select_peers(example, chosen, ctx)
         diffs = await asyncio.gather(*[
-            self.describe_difference(r.entry, peers, ctx, calls, cut) for r, peers in zip(chosen, reps)
+            self.describe_difference(r.entry, peers, ctx, cut) for r, peers in zip(chosen, reps)
         ])
         past = [r.entry for r in chosen]
         pairs = [(r.entry.item.title, d) for r, d in zip(chosen, diffs)]
         ranked = await retrieve(example, ctx.recipe.rag.retriever, ctx.recipe.rag.k, ctx.embed)
         if not pairs:  # no item qualifies: summarize the RAG reviews alone
             past, pairs = [r.entry for r in ranked], [("-", NO_DIFFERENCES)]
-        summary_raw = await call_llm(ctx, calls, build_dpl_summary(past, pairs, cut))
+        summary_raw = await call_llm(ctx, build_dpl_summary(past, pairs, cut))
         profile = summary_raw.strip()
         messages = build_generation(example, cut, past=[r.entry for r in ranked], profile=profile)
         limit = ctx.recipe.generation.max_review_chars
@@ -146,4 +146,4 @@ class Dpl:
             "retrieved": trace_ranked(ranked),
             "target_ts": example.target_ts,
         }
-        return await finish(ctx, calls, messages, trace, cut)
+        return await finish(ctx, messages, trace, cut)

@@ -1,4 +1,4 @@
-"""PAG (SPEC §3): an LLM-written profile summary of the user's past reviews, plus the RAG reviews.
+"""PAG (docs/methods.md): an LLM-written profile summary of the user's past reviews, plus the RAG reviews.
 
 The summary is written from the same top-k reviews RAG retrieves (recipe [rag]), so PAG differs
 from RAG only by the profile, and DPL differs from PAG only by what its profile is made of.
@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 from dpbench.data.examples import Example
-from dpbench.llm.client import CallLog
 from dpbench.methods.base import MethodContext, MethodResult, call_llm, finish
 from dpbench.methods.prompts import build_generation, build_pag_summary
 from dpbench.methods.rag import Rag
@@ -23,12 +22,11 @@ class Pag(Rag):
 
     async def predict(self, example: Example, ctx: MethodContext) -> MethodResult:
         cut = ctx.truncation()
-        calls = CallLog()
         ranked = await retrieve(example, ctx.recipe.rag.retriever, ctx.recipe.rag.k, ctx.embed)
         past = [r.entry for r in ranked]
-        summary_raw = await call_llm(ctx, calls, build_pag_summary(past, cut)) if past else ""
+        summary_raw = await call_llm(ctx, build_pag_summary(past, cut)) if past else ""
         profile = summary_raw.strip()
         messages = build_generation(example, cut, past=past, profile=profile)
         trace = {"method": self.name, "retriever": ctx.recipe.rag.retriever, "retrieved": trace_ranked(ranked),
                  "profile_summary": profile, "profile_summary_raw": summary_raw}
-        return await finish(ctx, calls, messages, trace, cut)
+        return await finish(ctx, messages, trace, cut)

@@ -1,6 +1,6 @@
 """Choosing past reviews: BM25 (bm25s), recency, or dense similarity (dpbench.embed.Embedder).
 
-SPEC §3: query = target review title + target item description; each document = a past review's
+As in the papers (docs/methods.md): query = target review title + target item description; each document = a past review's
 title + its item description. Ties keep history order (position 0 = most recent), so a ranking
 never depends on anything but the example.
 """
@@ -72,21 +72,27 @@ def rank_dense(example: Example, vectors: np.ndarray, query_vector: np.ndarray,
     return [Ranked(entries[i], float(scores[i])) for i in order_by_score(scores)]
 
 
+async def retrieve_bm25(example: Example, embed=None) -> list[Ranked]:
+    return rank_bm25(example)
+
+
+async def retrieve_recency(example: Example, embed=None) -> list[Ranked]:
+    return rank_recency(example)
+
+
+async def retrieve_dense(example: Example, embed=None) -> list[Ranked]:
+    if embed is None:
+        raise RuntimeError("dense retrieval needs an embedder")
+    vecs = await embed([query_text(example)] + [document_text(e) for e in example.history])
+    return rank_dense(example, vecs[1:], vecs[0])
+
+
 async def retrieve(example: Example, retriever: str, k: int, embed=None) -> list[Ranked]:
-    """Top-k history entries by the recipe's retriever. `embed`: async texts -> vectors (dense only)."""
-    if retriever == "bm25":
-        ranked = rank_bm25(example)
-    elif retriever == "recency":
-        ranked = rank_recency(example)
-    elif retriever == "dense":
-        if embed is None:
-            raise RuntimeError("dense retrieval needs an embedder")
-        texts = [query_text(example)] + [document_text(e) for e in example.history]
-        vecs = await embed(texts)
-        ranked = rank_dense(example, vecs[1:], vecs[0])
-    else:
-        raise ValueError(f"unknown retriever {retriever!r}")
-    return ranked[:k]
+    """Top-k history entries by the recipe's retriever (dpbench.methods.RETRIEVERS).
+    `embed`: async texts -> vectors (dense only)."""
+    from dpbench.methods import RETRIEVERS
+
+    return (await RETRIEVERS.get(retriever)(example, embed))[:k]
 
 
 def trace_ranked(ranked: list[Ranked]) -> list[dict]:

@@ -7,8 +7,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_METRICS = ("rouge", "meteor", "bleu", "bertscore")
-ALL_FORMATS = ("md", "csv", "json", "html", "latex")
-DEFAULT_FORMATS = ("md", "csv", "json", "html")
+DEFAULT_FORMATS = ("md", "csv", "json", "html")  # names of dpbench.leaderboard.FORMATS
 
 
 @dataclass(frozen=True)

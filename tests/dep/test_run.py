@@ -9,8 +9,8 @@ import pytest
 
 from dpbench.errors import DpbenchError
 from dpbench.recipes import load_recipe
-from dpbench.run_config import RunConfig
-from dpbench.runs import RunDir
+from dpbench.run.config import RunConfig
+from dpbench.run.store import read_example_ids, read_manifest
 from tests.dep.helpers import FakeEmbedder, make_tiny_benchmark, save_tiny_model
 
 OVERRIDES = {"dep.n_slots": 4, "dep.max_prompt_tokens": 400, "dep.batch_size": 4, "dep.gen_batch_size": 4,
@@ -43,15 +43,15 @@ def _preds(path):
 
 
 def test_train_then_generate_contract_and_resume(env):
-    from dpbench.methods.dep.run import run_dep
+    from dpbench.run.dep import run_dep
 
     path = run_dep(_cfg(env, run_id="r1"))
-    spec = RunDir(path).read_manifest()
+    spec = read_manifest(path)
     assert spec.method == "dep" and spec.backend == "transformers" and spec.status == "complete"
     assert spec.n_expected == spec.n_done == 6 and spec.benchmark_fingerprint == "tiny-test-4"
-    assert spec.dep["train_steps"] == 3  # 6 users x 2 train examples / batch 4
+    assert spec.dep.train_steps == 3  # 6 users x 2 train examples / batch 4
     preds = _preds(path)
-    assert sorted(p["example_id"] for p in preds) == sorted(RunDir(path).read_example_ids())
+    assert sorted(p["example_id"] for p in preds) == sorted(read_example_ids(path))
     p0 = preds[0]
     assert p0["error"] is None and p0["usage"]["completion_tokens"] <= 6 and p0["usage"]["prompt_tokens"] > 20
     assert len(p0["trace"]["mask"]) == 4 and p0["trace"]["ablate"] == "none"
@@ -71,18 +71,18 @@ def test_train_then_generate_contract_and_resume(env):
 
     # --checkpoint: generation only, same greedy outputs, val loss recorded
     path2 = run_dep(_cfg(env, run_id="r2", checkpoint=path / "checkpoints"))
-    spec2 = RunDir(path2).read_manifest()
+    spec2 = read_manifest(path2)
     assert not (path2 / "checkpoints").exists()
-    assert "ce" in spec2.dep["val"]
+    assert "ce" in spec2.dep.val
     assert {p["example_id"]: p["prediction"] for p in _preds(path2)} == {p["example_id"]: p["prediction"] for p in preds}
 
     # the same checkpoint with its embeddings zeroed changes the val loss
     path3 = run_dep(_cfg(env, run_id="r3", checkpoint=path / "checkpoints", ablate="both", limit=1))
-    assert RunDir(path3).read_manifest().dep["val"]["ce"] != spec2.dep["val"]["ce"]
+    assert read_manifest(path3).dep.val["ce"] != spec2.dep.val["ce"]
 
 
 def test_bad_checkpoint_is_a_user_error(env, tmp_path):
-    from dpbench.methods.dep.run import run_dep
+    from dpbench.run.dep import run_dep
 
     with pytest.raises(DpbenchError, match="dep_config.json"):
         run_dep(_cfg(env, run_id="bad", checkpoint=tmp_path, limit=1))

@@ -7,7 +7,6 @@ import importlib
 import pytest
 
 from dpbench.errors import DpbenchError
-from dpbench.methods import METHODS, RUNNERS, get_method
 from dpbench.methods.cleanup import clean_output
 from dpbench.methods.prompts import Truncation, cut_text, prompts_hash
 
@@ -42,17 +41,3 @@ def test_cut_text_at_word_boundary():
 def test_prompts_hash_is_stable_hex():
     h = prompts_hash()
     assert h == prompts_hash() and len(h) == 16 and int(h, 16) >= 0
-
-
-def test_registry_targets_import_and_suggest():
-    assert METHODS.names() == ["dpl", "nonpersonal", "pag", "rag"]
-    assert RUNNERS.names() == ["dep", "dpl", "nonpersonal", "pag", "rag"]
-    for name in METHODS.names():
-        assert get_method(name).name == name
-        assert RUNNERS._table[name] == "dpbench.run:run_method"
-    assert RUNNERS._table["dep"] == "dpbench.methods.dep.run:run_dep"
-    with pytest.raises(DpbenchError, match="Did you mean 'rag'"):
-        get_method("ragg")
-    assert callable(RUNNERS.get("rag"))
-    if importlib.util.find_spec("dpbench.methods.dep.run") is not None:
-        assert callable(RUNNERS.get("dep"))

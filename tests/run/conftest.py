@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 
 from dpbench.recipes import load_recipe
-from dpbench.run_config import RunConfig
+from dpbench.run.config import RunConfig
 from tests.helpers.servers import llama_server  # noqa: F401  (session fixture: the shared real server)
 from tests.helpers.tiny_benchmark import write_tiny_benchmark
 

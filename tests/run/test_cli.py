@@ -10,28 +10,33 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from dpbench.cli import app
-from dpbench.cli.run_cmd import build_run_config, exit_on_errors
+from dpbench.cli.run_cmd import exit_on_errors
 from dpbench.errors import DpbenchError
 from dpbench.llm.base import RetriesExhausted
 from dpbench.run import run_method
+from dpbench.run.config import RunConfig
 from tests.helpers.fake_backend import FakeBackend
 
-DEFAULTS = {"method": "rag", "data": "data/x", "split": "test", "limit": None, "backend": "local", "model": "smollm2-135m",
-                "base_url": None, "api_key_env": None, "concurrency": None, "recipe": "sample", "out": "outputs", "run_id": None,
-                "shard": None, "no_cache": False, "embedder": None, "checkpoint": None, "epochs": None, "ablate": "none", "device": None}
+DEFAULTS = {"method": "rag", "data": "data/x"}
+build_run_config = RunConfig.from_flags
 
 
 def test_build_run_config_resolves_flags_and_recipe():
     cfg = build_run_config(**{**DEFAULTS, "backend": "openai", "base_url": ["http://a/v1", "http://b/v1"],
                               "recipe": "quickstart", "limit": 5, "shard": "1/2", "epochs": 2.0})
     assert cfg.base_urls == ("http://a/v1", "http://b/v1") and cfg.recipe.name == "quickstart"
-    assert cfg.recipe.generation.max_tokens == 64 and cfg.limit == 5 and cfg.shard == "1/2" and cfg.epochs == 2.0
-    assert cfg.concurrency is None  # → recipe.generation.concurrency in the run loop
+    assert cfg.recipe.generation.max_tokens == 64 and cfg.limit == 5 and cfg.shard == "1/2"
+    assert cfg.recipe.dep.epochs == 2.0  # an output-changing flag lands in the resolved recipe (and its hash)
+    assert cfg.concurrency == cfg.recipe.generation.concurrency == 4  # resolved once, not at the point of use
+    assert build_run_config(**DEFAULTS, concurrency=9).concurrency == 9
+    dpl = build_run_config(method="dpl", data="x", embedder="my-embedder")
+    assert dpl.embedder == dpl.recipe.dpl.embedder == "my-embedder"
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"method": "dpll"}, "--method 'dpll': choose one of nonpersonal, rag, pag, dpl, dep"),
-    ({"backend": "vllm"}, "--backend 'vllm'"),
+    ({"method": "dpll"}, "unknown method 'dpll': choose one of nonpersonal, rag, pag, dpl, dep"),
+    ({"backend": "vllm"}, "unknown backend 'vllm'"),
+    ({"run_id": "../escape"}, "a run id is one folder name"),
     ({"split": "dev"}, "--split 'dev'"),
     ({"limit": 0}, "--limit must be >= 1"),
     ({"base_url": ["http://a/v1"]}, "--base-url needs --backend openai"),

@@ -20,7 +20,7 @@ from pathlib import Path
 from dpbench.llm.cache import ResponseCache
 from dpbench.recipes import load_recipe
 from dpbench.run import run_method
-from dpbench.run_config import RunConfig
+from dpbench.run.config import RunConfig
 from tests.helpers.fake_backend import FakeBackend
 data, out, cache = (Path(a) for a in sys.argv[1:4])
 cfg = RunConfig(method="nonpersonal", data=data, recipe=load_recipe("sample"), out=out, concurrency=1)

@@ -51,7 +51,8 @@ def test_mixed_faults_complete_once_and_count_retries(make_cfg, quiet, response_
         m = read_manifest(run_dir)
         assert m["status"] == "complete" and faults >= 4 and proxy.stats["hang"] >= 1
         # each injected fault costs one failed attempt; a slow real answer past the timeout may add more
-        assert m["usage"]["retries"] >= faults and m["usage"]["requests"] == 8
+        assert m["usage"]["retries"] >= faults and m["usage"]["requests"] == 8 + m["usage"]["retries"]
+        assert m["usage"]["requests"] == proxy.stats["received_chat"]  # every request counted exactly once
         assert sum(r["attempts"] for r in lines) == 8 + m["usage"]["retries"]
 
         # warm cache: the same work under another run id sends nothing to the server

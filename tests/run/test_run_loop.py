@@ -6,7 +6,8 @@ import pytest
 
 from dpbench.errors import BackendError, DpbenchError
 from dpbench.llm.base import RetriesExhausted
-from dpbench.run import redact_url, run_method
+from dpbench.llm.redact import redact_url
+from dpbench.run import run_method
 from tests.helpers.fake_backend import FakeBackend, FakeEmbedder
 from tests.run.conftest import read_lines, read_manifest
 
@@ -110,7 +111,7 @@ def test_limit_and_refusing_a_different_run_in_same_dir(make_cfg, quiet, respons
     assert len(read_lines(run_dir)) == 3 and read_manifest(run_dir)["limit"] == 3
     with pytest.raises(DpbenchError, match="method='nonpersonal'"):
         run_method(make_cfg("rag", limit=3, run_id="same"), quiet, backend=FakeBackend(), cache=response_cache)
-    with pytest.raises(DpbenchError, match="example_ids.txt"):
+    with pytest.raises(DpbenchError, match="limit=3 \\(this command: 5\\)"):
         run_method(make_cfg(limit=5, run_id="same"), quiet, backend=FakeBackend(), cache=response_cache)
 
 

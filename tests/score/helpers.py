@@ -1,4 +1,4 @@
-"""Hand-built benchmarks and run directories for score tests (tables per ARCHITECTURE.md)."""
+"""Hand-built benchmarks and run directories for score tests (the public tables of docs/benchmark.md)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def make_run(run_dir: Path, data: Path, predictions: dict[str, str] | list[dict]
              model: str = "smollm2-135m", run_id: str | None = None, split: str = "test",
              fingerprint: str = "fp-toy", example_ids: list[str] | None = None, shard: str | None = None,
              n_expected_all: int = 0, raw_lines: list[str] | None = None,
-             backend_args: dict | None = None) -> Path:
+             method_args: dict | None = None, status: str = "complete") -> Path:
     """A run directory: manifest.json, example_ids.txt and predictions.jsonl (plus raw extra lines)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     if isinstance(predictions, dict):
@@ -50,7 +50,7 @@ def make_run(run_dir: Path, data: Path, predictions: dict[str, str] | list[dict]
     spec = RunSpec(run_id=run_id or run_dir.name, method=method, model=model, backend="local", split=split,
                    data_path=str(data), benchmark_fingerprint=fingerprint, recipe={}, recipe_hash="h",
                    sampling={}, seed=0, shard=shard, n_expected=len(ids), n_expected_all=n_expected_all or len(ids),
-                   backend_args=backend_args or {})
+                   method_args=method_args or {}, status=status)
     (run_dir / "manifest.json").write_text(spec.model_dump_json(indent=2))
     (run_dir / "example_ids.txt").write_text("".join(f"{i}\n" for i in ids))
     lines = [r.model_dump_json() for r in records] + list(raw_lines or [])

@@ -8,7 +8,7 @@ import sacrebleu
 from rouge_score import rouge_scorer
 
 from dpbench.errors import DpbenchError
-from dpbench.leaderboard import row_label
+from dpbench.leaderboard.text import row_label
 from dpbench.metrics.config import ScoreConfig
 from dpbench.score import score_runs
 from tests.score.helpers import (
@@ -183,9 +183,9 @@ def test_groups_by_benchmark_and_split(tmp_path):
 
 def test_runs_of_one_method_are_told_apart_by_ablation_checkpoint_or_run_id(tmp_path, bench):
     out = tmp_path / "outputs"
-    make_run(out / "dep-full", bench, GOOD, method="dep", backend_args={"ablate": "none", "checkpoint": None})
+    make_run(out / "dep-full", bench, GOOD, method="dep", method_args={"ablate": "none", "checkpoint": None})
     make_run(out / "dep-zero-his", bench, GOOD, method="dep",
-             backend_args={"ablate": "his", "checkpoint": str(out / "dep-full" / "checkpoints")})
+             method_args={"ablate": "his", "checkpoint": str(out / "dep-full" / "checkpoints")})
     make_run(out / "rag-a", bench, GOOD)
     make_run(out / "rag-b", bench, GOOD)
     board = score_runs([out], FAST.with_(formats=("md", "csv")))

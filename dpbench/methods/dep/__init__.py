@@ -1,12 +1,19 @@
-"""DEP (SPEC §3): difference-aware embeddings → sparse autoencoder → projectors → soft prompts on a
-frozen causal LM, trained and generated with plain torch + transformers.
+"""DEP (docs/methods.md): difference-aware embeddings → sparse autoencoder → projectors → soft prompts
+on a frozen causal LM, trained and generated with plain torch + transformers.
 
-Entry point: `dpbench.methods.dep.run:run_dep(cfg, console=None) -> Path` (imported lazily so the
-CLI never pays for torch until DEP runs).
+This package holds what DEP computes (inputs, model, batches, training, generation); its runner, which
+writes the run directory like every other method's, is dpbench/run/dep.py.
 """
 
+from __future__ import annotations
 
-def run_dep(cfg, console=None):
-    from dpbench.methods.dep.run import run_dep as _run_dep
+from typing import Any, ClassVar
 
-    return _run_dep(cfg, console)
+
+class Dep:
+    name: ClassVar[str] = "dep"
+    runner: ClassVar[str] = "dep"
+    needs_peers: ClassVar[bool] = True
+
+    def describe(self, recipe) -> dict[str, Any]:
+        return {"dep": recipe.dep.model_dump()}

@@ -70,7 +70,7 @@ def peer_weights(user_vec: np.ndarray, peer_vecs: np.ndarray, temperature: float
     """Softmax over the Euclidean distances between the user's and each peer's embedding.
 
     With L2-normalized embeddings distances lie in [0, 2], so at temperature 1 the weights stay
-    close to uniform and d(u,j) is close to "user minus the mean of the peers" (SPEC §3)."""
+    close to uniform and d(u,j) is close to "user minus the mean of the peers" (docs/methods.md)."""
     dist = np.linalg.norm(peer_vecs - user_vec[None, :], axis=1)
     return softmax(dist / temperature)
 

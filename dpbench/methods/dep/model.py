@@ -33,7 +33,7 @@ class DepModuleConfig:
 
 
 class SparseAutoencoder(nn.Module):
-    """encoder Linear(D→D/2)+GELU, decoder Linear(D/2→D)+GELU (SPEC §3)."""
+    """encoder Linear(D→D/2)+GELU, decoder Linear(D/2→D)+GELU (docs/methods.md)."""
 
     def __init__(self, dim: int):
         super().__init__()

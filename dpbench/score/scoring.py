@@ -1,5 +1,5 @@
-"""`dpbench score`: score every run found, write scores.json + example_scores.jsonl per run directory,
-then the leaderboard (outputs/leaderboard.*). Library entry point: `score_runs(paths, cfg)`.
+"""Score every run found, write scores.json + example_scores.jsonl per run directory, then the
+leaderboard (outputs/leaderboard.*). Library entry point: `score_runs(paths, cfg)`.
 
 Choices worth knowing:
 - Examples a run should cover but lacks are scored as empty predictions (""), so every mean is taken over
@@ -24,9 +24,10 @@ from dpbench.metrics import get_compute
 from dpbench.metrics.base import MetricScores
 from dpbench.metrics.config import ScoreConfig, settings_of
 from dpbench.metrics.stats import PairedResult, bootstrap_ci, paired_test
-from dpbench.runs import now_iso
-from dpbench.schema import MetricValue, ScoreRecord
-from dpbench.score_load import ERROR, MISSING, LoadedRun, RunProblem, discover_runs, load_run
+from dpbench.run.provenance import now_iso
+from dpbench.run.store import RunStore
+from dpbench.schema import MetricValue, PairedValue, ScoreRecord
+from dpbench.score.load import ERROR, MISSING, LoadedRun, RunProblem, discover_runs, load_run
 
 SCORES_FILE = "scores.json"
 EXAMPLE_SCORES_FILE = "example_scores.jsonl"
@@ -143,9 +144,9 @@ def attach_paired_tests(results: list[RunResult], cfg: ScoreConfig) -> list[str]
             if name in base.columns:
                 res.paired[name] = paired_test(col.subset(ia), base.columns[name].subset(ib),
                                                cfg.bootstrap_resamples, cfg.bootstrap_seed)
-        res.record.paired = {n: {"baseline_run_id": base.record.run_id, "delta": p.delta, "p_value": p.p_value,
-                                 "n_shared": p.n_shared, "test": "approximate randomization",
-                                 "resamples": p.resamples} for n, p in res.paired.items()}
+        res.record.paired = {n: PairedValue(baseline_run_id=base.record.run_id, delta=p.delta, p_value=p.p_value,
+                                            n_shared=p.n_shared, resamples=p.resamples)
+                             for n, p in res.paired.items()}
     return warnings
 
 
@@ -161,9 +162,8 @@ def write_run_files(res: RunResult) -> None:
             row[name] = None if np.isnan(v) else float(v)
         lines.append(json.dumps(row))
     body = "\n".join(lines) + ("\n" if lines else "")
-    for d in res.run.group.dirs:
-        (d / SCORES_FILE).write_text(res.record.model_dump_json(indent=2))
-        (d / EXAMPLE_SCORES_FILE).write_text(body)
+    for d in res.run.group.dirs:  # both files replaced together: a kill leaves the old pair or the new one
+        RunStore.write_files(d, {SCORES_FILE: res.record.model_dump_json(indent=2), EXAMPLE_SCORES_FILE: body})
 
 
 def leaderboard_dir(paths: list[Path], cfg: ScoreConfig, results: list[RunResult]) -> Path:

@@ -13,7 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dpbench.errors import DpbenchError
-from dpbench.runs import EXAMPLE_IDS, MANIFEST, PREDICTIONS, RunDir
+from dpbench.run.store import (
+    EXAMPLE_IDS,
+    MANIFEST,
+    PREDICTIONS,
+    effective_status,
+    iter_predictions,
+    read_example_ids,
+    read_manifest,
+)
 from dpbench.schema import PredictionRecord, RunSpec
 
 MISSING, EMPTY, ERROR, OK = "missing", "empty", "error", "ok"
@@ -53,6 +61,8 @@ class LoadedRun:
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # malformed, unknown_ids, duplicates
     contexts: list[dict] | None = None  # item title/description, rating, review title (for the judge)
+    records: list[PredictionRecord | None] = field(default_factory=list)  # aligned with example_ids
+    run_status: str = "complete"  # the run's effective status (worst over its shards)
 
     @property
     def spec(self) -> RunSpec:
@@ -85,7 +95,7 @@ def discover_runs(paths: list[Path]) -> tuple[list[RunGroup], list[RunProblem]]:
                                           f"{MANIFEST} and {PREDICTIONS} written by `dpbench run`)"))
             continue
         try:
-            spec = RunDir(d).read_manifest()
+            spec = read_manifest(d)
         except DpbenchError as e:
             problems.append(RunProblem(d, f"{e}; not scored"))
             continue
@@ -143,7 +153,7 @@ def expected_ids(con, group: RunGroup) -> tuple[list[str], list[str]]:
 
     spec, warnings = group.spec, []
     n_shards = parse_shard(spec.shard)[1] if spec.shard else 1
-    listed = [RunDir(d).read_example_ids() for d in group.dirs]
+    listed = [read_example_ids(d) for d in group.dirs]
     if spec.shard and len(group.dirs) < n_shards:
         present = ", ".join(sorted(str(s.shard) for s in group.specs))
         warnings.append(f"run {group.run_id}: only shard(s) {present} of {n_shards} found; examples of the "
@@ -169,28 +179,22 @@ def read_predictions(group: RunGroup, wanted: set[str]) -> tuple[dict[str, Predi
         if not path.exists():
             warnings.append(f"{path}: missing; all examples of this directory count as missing")
             continue
-        with open(path, encoding="utf-8", errors="replace") as f:
-            for lineno, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                loc = f"{path}:{lineno}"
-                try:
-                    rec = PredictionRecord.model_validate_json(line)
-                except ValueError as e:
-                    counts["malformed"] += 1
-                    warnings.append(f"{loc}: malformed line skipped ({str(e).splitlines()[0][:120]})")
-                    continue
-                if rec.example_id not in wanted:
-                    counts["unknown_ids"] += 1
-                    warnings.append(f"{loc}: example_id {rec.example_id!r} is not among the run's "
-                                    f"{group.spec.split} examples in the benchmark; ignored")
-                elif rec.example_id in records:
-                    counts["duplicates"] += 1
-                    warnings.append(f"{loc}: duplicate example_id {rec.example_id!r} (first at "
-                                    f"{where[rec.example_id]}); the first is kept")
-                else:
-                    records[rec.example_id] = rec
-                    where[rec.example_id] = loc
+        for lineno, rec, problem in iter_predictions(d):
+            loc = f"{path}:{lineno}"
+            if rec is None:
+                counts["malformed"] += 1
+                warnings.append(f"{problem}; skipped")
+            elif rec.example_id not in wanted:
+                counts["unknown_ids"] += 1
+                warnings.append(f"{loc}: example_id {rec.example_id!r} is not among the run's "
+                                f"{group.spec.split} examples in the benchmark; ignored")
+            elif rec.example_id in records:
+                counts["duplicates"] += 1
+                warnings.append(f"{loc}: duplicate example_id {rec.example_id!r} (first at "
+                                f"{where[rec.example_id]}); the first is kept")
+            else:
+                records[rec.example_id] = rec
+                where[rec.example_id] = loc
     return records, warnings, dict(counts)
 
 
@@ -227,6 +231,12 @@ def load_run(group: RunGroup, connect, data_override: Path | None = None, with_c
         raise DataError(f"{group.dirs[0] / EXAMPLE_IDS}: {len(unknown)} example ids are not in {data_path} "
                         f"(first: {unknown[0]}); the run does not belong to this benchmark")
     records, pred_warnings, counts = read_predictions(group, set(ids))
+    statuses = [effective_status(d, spec) for d, spec in zip(group.dirs, group.specs)]
+    run_status = next((st for st in ("running", "interrupted", "incomplete") if st in statuses), "complete")
+    if run_status != "complete":
+        warnings.append(f"run {group.run_id}: status {run_status}" + (
+            " (a process is still writing it; these scores are a snapshot)" if run_status == "running" else
+            " (rerun the same `dpbench run` command to finish it)"))
     preds, status = [], []
     for i in ids:
         rec = records.get(i)
@@ -235,4 +245,5 @@ def load_run(group: RunGroup, connect, data_override: Path | None = None, with_c
         status.append(MISSING if rec is None else ERROR if rec.error else EMPTY if not text.strip() else OK)
     name = data_path.parent.name if data_path.suffix == ".duckdb" else data_path.name
     return LoadedRun(group, name, data_path, ids, preds, [refs[i] or "" for i in ids], status,
-                     warnings + pred_warnings, counts, load_contexts(con, ids) if with_context else None)
+                     warnings + pred_warnings, counts, load_contexts(con, ids) if with_context else None,
+                     [records.get(i) for i in ids], run_status)

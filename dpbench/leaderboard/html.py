@@ -1,11 +1,12 @@
-"""Leaderboard renderers for people: a self-contained HTML page (inline CSS and SVG bar charts with CI error
-bars, nothing fetched from the network) and a LaTeX table (booktabs) for papers."""
+"""leaderboard.html: a self-contained page (inline CSS and SVG bar charts with CI error bars, nothing
+fetched from the network). Every text from runs and data is escaped."""
 
 from __future__ import annotations
 
 from html import escape
 
-from dpbench.leaderboard import Leaderboard, Row, capped, footer_lines, format_cell, format_value, row_label
+from dpbench.leaderboard.board import Leaderboard, Row
+from dpbench.leaderboard.text import capped, footer_lines, format_cell, format_value, row_label
 from dpbench.metrics import SPECS
 
 CSS = """
@@ -91,7 +92,7 @@ def table_html(board: Leaderboard, rows: list[Row]) -> str:
     return f'<table class="leaderboard"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
-def to_html(board: Leaderboard) -> str:
+def render(board: Leaderboard) -> str:
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>dpbench leaderboard</title>", f"<style>{CSS}</style></head><body>",
            "<h1>dpbench leaderboard</h1>"]
@@ -113,44 +114,3 @@ def to_html(board: Leaderboard) -> str:
                    + "</ul>")
     out.append("</footer></body></html>")
     return "\n".join(out) + "\n"
-
-
-def latex_escape(text: str) -> str:
-    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-    return "".join(table.get(ch, ch) for ch in text)
-
-
-def latex_cell(metric: str, row: Row) -> str:
-    c = row.cells.get(metric)
-    if c is None or c.value is None:
-        return "--"
-    mark = c.marker.replace("↓", r"\downarrow")
-    text = format_value(metric, c.value) + (f"$^{{{mark}}}$" if mark else "")
-    if c.ci_low is not None:
-        text += rf" {{\scriptsize [{format_value(metric, c.ci_low)}, {format_value(metric, c.ci_high)}]}}"
-    return text
-
-
-def to_latex(board: Leaderboard) -> str:
-    """One booktabs table per benchmark/split (needs \\usepackage{booktabs})."""
-    out = ["% dpbench leaderboard (needs \\usepackage{booktabs})"]
-    for g in board.groups:
-        cols = "ll" + "r" * len(board.metrics)
-        out += [r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{cols}}}", r"\toprule",
-                " & ".join(["Method", "Model"] + [latex_escape(SPECS[m].label) for m in board.metrics]) + r" \\",
-                r"\midrule"]
-        for r in g.rows:
-            name = latex_escape(row_label(r)) + (r"$^\dagger$" if "incomplete" in r.flags else "")
-            out.append(" & ".join([name, latex_escape(r.model)] + [latex_cell(m, r) for m in board.metrics])
-                       + r" \\")
-        out += [r"\bottomrule", r"\end{tabular}"]
-        note = latex_escape(f"{g.split} split of {g.benchmark}; [lo, hi] = {board.statistics['ci']:.0%} "
-                            f"bootstrap CI.")
-        if board.baseline:
-            note += (rf" $^{{*}}$ p$<$0.05, $^{{**}}$ p$<$0.01 (paired approximate randomization vs. "
-                     rf"{latex_escape(board.baseline)}); $\downarrow$ significantly worse.")
-        if any("incomplete" in r.flags for r in g.rows):
-            note += r" $^\dagger$ incomplete run (missing examples scored as empty)."
-        out += [rf"\caption{{{note}}}", r"\end{table}", ""]
-    return "\n".join(out)

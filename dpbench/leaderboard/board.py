@@ -1,0 +1,141 @@
+"""The leaderboard's model: grouped by benchmark and split, one row per run, metric cells with CIs and
+paired-test markers, the settings of every metric. Renderers (one module per format, chosen through
+dpbench.leaderboard.FORMATS) read this model; column order and direction come from the metric
+registry (dpbench.metrics.SPECS), never from names in files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dpbench.metrics import SPECS
+from dpbench.metrics.config import ScoreConfig
+from dpbench.metrics.stats import significance_marker
+
+
+@dataclass
+class Cell:
+    value: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    delta: float | None = None
+    p_value: float | None = None
+    marker: str = ""
+
+
+@dataclass
+class Row:
+    run_id: str
+    method: str
+    model: str
+    backend: str
+    n_scored: int
+    n_expected: int
+    coverage: float
+    empty_rate: float
+    error_rate: float
+    cells: dict[str, Cell]
+    flags: list[str] = field(default_factory=list)
+    is_baseline: bool = False
+    variant: str = ""  # what tells this run apart from others of its method, e.g. "ablate=his"
+
+
+def run_variant(method_args: dict[str, Any]) -> str:
+    """Settings that make two runs of one method and model different experiments (DEP's ablation and
+    checkpoint), as a short label; "" for a plain run."""
+    parts = []
+    ablate = method_args.get("ablate")
+    if ablate and ablate != "none":
+        parts.append(f"ablate={ablate}")
+    ckpt = method_args.get("checkpoint")
+    if ckpt:
+        run_dir = Path(ckpt)
+        while run_dir.name in ("checkpoints", "best", "last"):  # RUN/checkpoints[/best] -> RUN
+            run_dir = run_dir.parent
+        parts.append(f"ckpt {run_dir.name}")
+    return " · ".join(parts)
+
+
+def label_duplicates(rows: list[Row]) -> None:
+    """Rows that would still read alike (same method, variant, model, backend) get their run id."""
+    seen: dict[tuple, int] = {}
+    for r in rows:
+        key = (r.method, r.variant, r.model, r.backend)
+        seen[key] = seen.get(key, 0) + 1
+    for r in rows:
+        if seen[(r.method, r.variant, r.model, r.backend)] > 1:
+            r.variant = " · ".join(x for x in (r.variant, r.run_id) if x)
+
+
+@dataclass
+class Group:
+    benchmark: str
+    fingerprint: str
+    split: str
+    rows: list[Row]
+
+    @property
+    def title(self) -> str:
+        return f"{self.benchmark} · {self.split} (benchmark {self.fingerprint[:12]})"
+
+
+@dataclass
+class Leaderboard:
+    groups: list[Group]
+    metrics: list[str]  # column order
+    settings: dict[str, list[dict[str, Any]]]  # metric → distinct settings seen
+    statistics: dict[str, Any]
+    baseline: str | None = None
+    problems: list[str] = field(default_factory=list)  # runs not scored, with the reason
+    warnings: list[str] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["files"] = {k: str(v) for k, v in self.files.items()}
+        d["metric_specs"] = {m: asdict(SPECS[m]) for m in self.metrics}
+        return d
+
+
+def build_leaderboard(results, cfg: ScoreConfig, problems: list[str] | None = None,
+                      warnings: list[str] | None = None) -> Leaderboard:
+    """From score.RunResult objects."""
+    names = [m for m in SPECS if any(m in r.columns for r in results)]
+    settings: dict[str, list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], Group] = {}
+    all_warnings = list(warnings or [])
+    for res in results:
+        rec = res.record
+        cells = {}
+        for m in names:
+            mv = rec.metrics.get(m)
+            if mv is None:
+                continue
+            pr = res.paired.get(m)
+            cells[m] = Cell(mv.value, mv.ci_low, mv.ci_high, pr.delta if pr else None,
+                            pr.p_value if pr else None, significance_marker(pr))
+            seen = settings.setdefault(m, [])
+            st = {k: v for k, v in mv.settings.items() if k not in cfg_stat_keys()}
+            if st not in seen:
+                seen.append(st)
+        row = Row(rec.run_id, rec.method, rec.model, rec.backend, rec.n_scored, rec.n_expected, rec.coverage,
+                  rec.empty_rate, rec.error_rate, cells, list(rec.flags),
+                  is_baseline=res.baseline_run_id == rec.run_id,
+                  variant=run_variant(res.run.spec.method_args))
+        key = (rec.benchmark_fingerprint, rec.split)
+        groups.setdefault(key, Group(res.run.benchmark, rec.benchmark_fingerprint, rec.split, [])).rows.append(row)
+        all_warnings.extend(rec.warnings)
+    for g in groups.values():
+        label_duplicates(g.rows)
+        g.rows.sort(key=lambda r: (not r.is_baseline, r.method, r.variant, r.model, r.run_id))
+    stats = {"ci": cfg.ci, "bootstrap_resamples": cfg.bootstrap_resamples, "bootstrap_seed": cfg.bootstrap_seed,
+             "paired_test": "approximate randomization (two-sided)" if cfg.baseline else None,
+             "missing_examples": "scored as empty predictions; coverage = with a prediction / expected"}
+    ordered = sorted(groups.values(), key=lambda g: (g.benchmark, g.split))
+    return Leaderboard(ordered, names, settings, stats, cfg.baseline, list(problems or []), all_warnings)
+
+
+def cfg_stat_keys() -> set[str]:
+    return {"bootstrap_resamples", "bootstrap_seed", "ci"}

@@ -1,0 +1,29 @@
+"""leaderboard.csv: one row per run with every number (value, CI, delta, p-value, marker per metric)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from dpbench.leaderboard.board import Cell, Leaderboard
+
+
+def render(board: Leaderboard) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    head = ["benchmark", "fingerprint", "split", "run_id", "method", "variant", "model", "backend", "is_baseline",
+            "n_scored", "n_expected", "coverage", "empty_rate", "error_rate", "flags"]
+    for m in board.metrics:
+        head += [m, f"{m}_ci_low", f"{m}_ci_high", f"{m}_delta", f"{m}_p_value", f"{m}_marker"]
+    w.writerow(head)
+    for g in board.groups:
+        for r in g.rows:
+            line: list[Any] = [g.benchmark, g.fingerprint, g.split, r.run_id, r.method, r.variant, r.model, r.backend,
+                               r.is_baseline, r.n_scored, r.n_expected, r.coverage, r.empty_rate, r.error_rate,
+                               ";".join(r.flags)]
+            for m in board.metrics:
+                c = r.cells.get(m) or Cell(None)
+                line += [c.value, c.ci_low, c.ci_high, c.delta, c.p_value, c.marker]
+            w.writerow(["" if v is None else v for v in line])
+    return buf.getvalue()
