@@ -34,6 +34,10 @@ class Embedder:
             safe = hashlib.sha256(name.encode()).hexdigest()[:12]
             self._db = sqlite3.connect(str(root / f"{safe}.sqlite"), check_same_thread=False)
             self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
+            # which model the file belongs to, for `dpbench cache info` (the file name is a hash)
+            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('model', ?)", [name])
+            self._db.commit()
         self.hits = 0
         self.misses = 0
 

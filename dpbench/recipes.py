@@ -74,7 +74,8 @@ class GenerationRecipe(_Section):
     # the truncation is recorded in each trace. None = no truncation (paper).
     max_review_chars: int | None = Field(600, ge=50)
     max_description_chars: int | None = Field(400, ge=50)
-    request_timeout_s: float = Field(300.0, gt=0)
+    request_timeout_s: float = Field(300.0, gt=0, description="per attempt")
+    call_timeout_s: float | None = Field(900.0, gt=0, description="all attempts of one call together")
     max_retries: int = Field(6, ge=0)
     concurrency: int = Field(4, ge=1)
 

@@ -8,25 +8,20 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
+from dpbench.cli.app import app
 from dpbench.errors import DpbenchError
-
-app = typer.Typer(
-    name="dpbench",
-    help=(
-        "Personalized review generation on Amazon reviews: build the benchmark (build-data), run "
-        "methods (run: nonpersonal, rag, pag, dpl, dep), score them (score). Start with "
-        "`dpbench quickstart`, which does everything offline on an embedded sample."
-    ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-)
 
 
 def _register() -> None:
-    from dpbench.cli import data_cmds, doctor_cmd, quickstart_cmd, run_cmd, score_cmd, serve_cmd  # noqa: F401
+    from dpbench.cli import (  # noqa: F401
+        cache_cmd,
+        data_cmds,
+        doctor_cmd,
+        quickstart_cmd,
+        run_cmd,
+        score_cmd,
+        serve_cmd,
+    )
 
 
 def main() -> None:
@@ -37,7 +32,9 @@ def main() -> None:
         from rich.console import Console
         from rich.markup import escape
 
-        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(e))}", highlight=False)
+        from dpbench.llm.redact import redact
+
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(redact(str(e)))}", highlight=False)
         sys.exit(e.exit_code)
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from dpbench.cli import app
+from dpbench.cli.app import app
 
 
 @app.command("doctor")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from dpbench.cli import app
+from dpbench.cli.app import app
 from dpbench.llm import BACKENDS
 from dpbench.methods import METHODS
 

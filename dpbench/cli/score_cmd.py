@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from dpbench.cli import app
+from dpbench.cli.app import app
 
 
 def split_list(text: str | None) -> tuple[str, ...] | None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from dpbench.cli import app
+from dpbench.cli.app import app
 
 
 @app.command("serve")

@@ -1,4 +1,7 @@
-"""leaderboard.csv: one row per run with every number (value, CI, delta, p-value, marker per metric)."""
+"""leaderboard.csv: one row per run with every number (value, CI, delta, p-value, marker per metric).
+
+Spreadsheets run a cell that starts with = + - @ (or a tab / carriage return) as a formula: such text
+cells get a leading apostrophe (OWASP's advice for CSV injection); numbers are written as numbers."""
 
 from __future__ import annotations
 
@@ -7,6 +10,16 @@ import io
 from typing import Any
 
 from dpbench.leaderboard.board import Cell, Leaderboard
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def render(board: Leaderboard) -> str:
@@ -25,5 +38,5 @@ def render(board: Leaderboard) -> str:
             for m in board.metrics:
                 c = r.cells.get(m) or Cell(None)
                 line += [c.value, c.ci_low, c.ci_high, c.delta, c.p_value, c.marker]
-            w.writerow(["" if v is None else v for v in line])
+            w.writerow([csv_cell(v) for v in line])
     return buf.getvalue()

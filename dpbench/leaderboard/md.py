@@ -1,4 +1,8 @@
-"""leaderboard.md: one table per benchmark/split, the settings footer, runs not scored, warnings."""
+"""leaderboard.md: one table per benchmark/split, the settings footer, runs not scored, warnings.
+
+Markdown viewers render inline HTML, so every text from runs and data (run ids, model names, warnings
+quoting file contents) is escaped: `<`, `>` and `&` become entities, `|` cannot end a cell, and
+Markdown's own markup characters are backslash-escaped."""
 
 from __future__ import annotations
 
@@ -6,23 +10,31 @@ from dpbench.leaderboard.board import Leaderboard
 from dpbench.leaderboard.text import capped, footer_lines, format_cell, row_label
 from dpbench.metrics import SPECS
 
+_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]()#!|~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"})
+
+
+def md_escape(text: object) -> str:
+    """Literal text in a Markdown table cell or list item."""
+    return " ".join(str(text).split()).translate(_MD_SPECIAL)
+
 
 def render(board: Leaderboard) -> str:
     out = ["# dpbench leaderboard", ""]
     for g in board.groups:
-        out += [f"## {g.title}", ""]
+        out += [f"## {md_escape(g.title)}", ""]
         head = ["method", "model", "backend", "coverage", "empty", "errors"] + [SPECS[m].label for m in board.metrics]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * len(head))
         for r in g.rows:
             cov = f"{r.coverage:.0%}" + (" ⚠" if "incomplete" in r.flags else "")
             cells = [format_cell(m, r.cells.get(m)) for m in board.metrics]
-            out.append("| " + " | ".join([row_label(r), r.model, r.backend, cov, f"{r.empty_rate:.0%}",
-                                          f"{r.error_rate:.0%}", *cells]).replace("\n", " ") + " |")
+            texts = [md_escape(t) for t in (row_label(r), r.model, r.backend)]
+            out.append("| " + " | ".join([*texts, cov, f"{r.empty_rate:.0%}", f"{r.error_rate:.0%}",
+                                          *cells]) + " |")  # cells: our own numbers and markers
         out.append("")
-    out += ["### Settings", ""] + [f"- {line}" for line in footer_lines(board)]
+    out += ["### Settings", ""] + [f"- {md_escape(line)}" for line in footer_lines(board)]
     if board.problems:
-        out += ["", "### Runs not scored", ""] + [f"- {p}" for p in capped(board.problems)]
+        out += ["", "### Runs not scored", ""] + [f"- {md_escape(p)}" for p in capped(board.problems)]
     if board.warnings:
-        out += ["", "### Warnings", ""] + [f"- {w}" for w in capped(board.warnings)]
+        out += ["", "### Warnings", ""] + [f"- {md_escape(w)}" for w in capped(board.warnings)]
     return "\n".join(out) + "\n"

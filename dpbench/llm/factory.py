@@ -17,6 +17,7 @@ class BackendSettings:
     api_key_env: str | None = None
     concurrency: int = 4  # openai: requests in flight; local: largest micro-batch
     timeout_s: float = 300.0  # openai: per attempt
+    call_timeout_s: float | None = None  # openai: all attempts of one call together (None = no limit)
     max_retries: int = 6  # openai: retries after the first attempt (llm/retry.py)
     device: str | None = None  # local only (a server picks its own device)
 

@@ -31,7 +31,7 @@ import openai
 
 from dpbench.errors import BackendError
 from dpbench.llm.base import ChatRequest, ChatResponse
-from dpbench.llm.redact import redact_url, register_secret
+from dpbench.llm.redact import redact, redact_url, register_secret, register_url_credentials
 from dpbench.llm.retry import RetryPolicy, TransientError, call_with_retries
 
 log = logging.getLogger("dpbench.llm")
@@ -39,10 +39,16 @@ log = logging.getLogger("dpbench.llm")
 RETRYABLE_STATUS = {408, 409, 425, 429}
 DOWN_FOR_S = 15.0  # how long a member that dropped a connection is avoided
 CHECK_TIMEOUT_S = 20.0
+BREAKER_FAILURES = 5  # consecutive connection failures or timeouts that open a member's circuit
+BREAKER_OPEN_S = 60.0  # an open member gets no traffic for this long, then one probe
 
 
 class RequestRejected(Exception):
     """The server refused this one request (a 4xx other than 401/403/404/408/409/425/429)."""
+
+
+class EndpointsDown(BackendError):
+    """Every member of the pool failed BREAKER_FAILURES times in a row: the run stops (and resumes later)."""
 
 
 @dataclass
@@ -51,9 +57,24 @@ class PoolMember:
     label: str = ""  # the URL as messages show it (credentials removed)
     in_flight: int = 0
     down_until: float = 0.0
+    failures: int = 0  # consecutive connection failures / timeouts (the circuit breaker's count)
+    last_error: str = ""
     # httpx connections belong to the event loop that opened them: one client per loop, so a
     # caller may check() and generate() under separate asyncio.run() calls.
     clients: dict[int, openai.AsyncOpenAI] = field(default_factory=dict)
+
+    @property
+    def circuit_open(self) -> bool:
+        return self.failures >= BREAKER_FAILURES and self.down_until > time.monotonic()
+
+    def record_failure(self, what: str) -> None:
+        self.failures += 1
+        self.last_error = what
+        hold = BREAKER_OPEN_S if self.failures >= BREAKER_FAILURES else DOWN_FOR_S
+        self.down_until = time.monotonic() + hold
+
+    def record_success(self) -> None:
+        self.failures, self.down_until = 0, 0.0
 
 
 def resolve_api_key(api_key_env: str | None) -> str:
@@ -64,6 +85,24 @@ def resolve_api_key(api_key_env: str | None) -> str:
             raise BackendError(f"--api-key-env names {api_key_env!r}, but that environment variable is not set")
         return key
     return os.environ.get("OPENAI_API_KEY") or "EMPTY"
+
+
+def check_url(url: str) -> str:
+    """A base URL a client can use, or a BackendError saying what is wrong with it."""
+    from urllib.parse import urlsplit
+
+    shown = redact_url(url)
+    register_url_credentials(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError when out of range or not a number
+    except ValueError as e:
+        raise BackendError(f"--base-url {shown!r}: {e} (a port is 1-65535)") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise BackendError(f"--base-url {shown!r}: expected http(s)://HOST[:PORT]/v1")
+    if port == 0:
+        raise BackendError(f"--base-url {shown!r}: port 0 is not a port a server listens on (1-65535)")
+    return url.rstrip("/")
 
 
 def server_message(exc: openai.APIStatusError) -> str:
@@ -100,8 +139,14 @@ def parse_retry_after(headers: httpx.Headers | None) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return None if parsed is None else max(0.0, parsed.timestamp() - time.time())
+        pass
+    try:  # an HTTP date; anything else ("soon") is ignored and the backoff decides
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 class OpenAIBackend:
@@ -117,7 +162,7 @@ class OpenAIBackend:
         self._api_key_env = api_key_env
         self._api_key = resolve_api_key(api_key_env)  # fail now if the variable is missing
         register_secret(self._api_key)  # scrubbed from every message dpbench writes or prints
-        self._members = [PoolMember(url.rstrip("/"), label=redact_url(url.rstrip("/"))) for url in base_urls]
+        self._members = [PoolMember(check_url(url), label=redact_url(url.rstrip("/"))) for url in base_urls]
         self._rr = itertools.count()
 
     def __repr__(self) -> str:  # never show the key
@@ -141,9 +186,17 @@ class OpenAIBackend:
         return {"backend": "openai", "model": self.model}
 
     def pick_member(self, avoid: PoolMember | None = None) -> PoolMember:
-        """Fewest in flight among members that are up (and not `avoid` when there is a choice)."""
+        """Fewest in flight among members that are up (and not `avoid` when there is a choice).
+        Members whose circuit is open get nothing; when every member's is, EndpointsDown stops the run
+        instead of spending every remaining example's retry budget on a dead server."""
         now = time.monotonic()
-        candidates = [m for m in self._members if m.down_until <= now] or list(self._members)
+        closed = [m for m in self._members if not m.circuit_open]
+        if not closed:
+            details = "; ".join(f"{m.label}: {m.last_error}" for m in self._members)
+            raise EndpointsDown(
+                f"every endpoint failed {BREAKER_FAILURES} times in a row ({details}); the run stops here and "
+                "keeps what is done: rerun the same command once the server is back")
+        candidates = [m for m in closed if m.down_until <= now] or closed
         if avoid is not None and len(candidates) > 1:
             candidates = [m for m in candidates if m is not avoid] or candidates
         start = next(self._rr) % len(candidates)
@@ -159,12 +212,17 @@ class OpenAIBackend:
             last["member"] = member
             member.in_flight += 1
             try:
-                return await self._create(member, request)
-            except (openai.APIConnectionError, httpx.TransportError):
-                member.down_until = time.monotonic() + DOWN_FOR_S
+                result = await self._create(member, request)
+            except (openai.APIConnectionError, httpx.TransportError) as e:
+                member.record_failure(f"{type(e.__cause__ or e).__name__}")
+                raise
+            except asyncio.CancelledError:  # the per-attempt timeout: a hung server counts as a failure
+                member.record_failure(f"no answer within {self.policy.attempt_timeout_s:g} s")
                 raise
             finally:
                 member.in_flight -= 1
+            member.record_success()
+            return result
 
         def classify(exc: BaseException) -> BaseException:
             member = last["member"]
@@ -245,7 +303,7 @@ class OpenAIBackend:
         if not reachable:
             raise BackendError("; ".join(problems) + ". Start a server (`dpbench serve`) or fix --base-url.")
         for p in problems:
-            log.warning("pool member skipped for now: %s", p)
+            log.warning("pool member skipped for now: %s", redact(p))
 
     async def aclose(self) -> None:
         for m in self._members:
@@ -260,6 +318,7 @@ def make_openai_backend(settings) -> OpenAIBackend:
     server picks its own (the run may still use it for embeddings)."""
     from dpbench.llm.retry import RetryPolicy
 
-    policy = RetryPolicy.from_settings(settings.max_retries, settings.timeout_s)
+    policy = RetryPolicy.from_settings(settings.max_retries, settings.timeout_s,
+                                       total_timeout_s=settings.call_timeout_s)
     return OpenAIBackend(settings.model, list(settings.base_urls), api_key_env=settings.api_key_env,
                          concurrency=settings.concurrency, policy=policy)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 MASK = "***"
 _SECRETS: set[str] = set()
 _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]+)@")
-_BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}")
+_BEARER = re.compile(r"(?i)((?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}")
 _KEY_LIKE = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
 
 
@@ -23,6 +23,17 @@ def register_secret(value: str | None) -> None:
     """Remember a secret's value (4+ characters; shorter ones would mask ordinary words)."""
     if value and len(value) >= 4 and value != "EMPTY":
         _SECRETS.add(value)
+
+
+def register_url_credentials(url: str) -> None:
+    """A URL's password (and the Basic auth header an HTTP client builds from it) become secrets."""
+    import base64
+
+    parts = urlsplit(url)
+    if parts.password:
+        register_secret(parts.password)
+        raw = f"{parts.username or ''}:{parts.password}".encode()
+        register_secret(base64.b64encode(raw).decode())
 
 
 def redact_url(url: str) -> str:

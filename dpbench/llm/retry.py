@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import os
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -101,11 +102,16 @@ async def call_with_retries(
         hint = exc.retry_after if isinstance(exc, TransientError) else None
         return compute_wait(policy, state.attempt_number, hint, rng)
 
+    deadline = None if policy.total_timeout_s is None else time.monotonic() + policy.total_timeout_s
+
     async def one_attempt() -> T:
+        # never past the call's total budget: a hung server holds one call at most total_timeout_s
+        limit = policy.attempt_timeout_s if deadline is None else \
+            max(0.001, min(policy.attempt_timeout_s, deadline - time.monotonic()))
         try:
-            return await asyncio.wait_for(attempt(), timeout=policy.attempt_timeout_s)
+            return await asyncio.wait_for(attempt(), timeout=limit)
         except TimeoutError as e:
-            raise TransientError(f"no answer within {policy.attempt_timeout_s:g} s (per-attempt timeout)") from e
+            raise TransientError(f"no answer within {limit:g} s (per-attempt timeout)") from e
         except TransientError:
             raise
         except Exception as e:

@@ -22,7 +22,7 @@ import numpy as np
 
 from dpbench.errors import DpbenchError
 from dpbench.metrics import SPECS
-from dpbench.metrics.base import MetricScores, map_chunks, worker_count
+from dpbench.metrics.base import CachedStemmer, MetricScores, map_chunks, worker_count
 
 ALPHA, BETA, GAMMA = 0.9, 3.0, 0.5
 
@@ -70,14 +70,6 @@ class NoWordNet:
 
     def synsets(self, word: str):
         return ()
-
-
-class CachedStemmer:
-    def __init__(self, stemmer):
-        self._stem = lru_cache(maxsize=None)(stemmer.stem)
-
-    def stem(self, word: str) -> str:
-        return self._stem(word)
 
 
 def make_word_tokenizer():

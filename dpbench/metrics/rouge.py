@@ -13,17 +13,7 @@ from functools import lru_cache
 import numpy as np
 
 from dpbench.metrics import SPECS
-from dpbench.metrics.base import MetricScores, map_chunks, worker_count
-
-
-class CachedStemmer:
-    """Porter stems memoized per word (the stemmer is the slowest part of rouge-score's tokenizer)."""
-
-    def __init__(self, stemmer):
-        self._stem = lru_cache(maxsize=None)(stemmer.stem)
-
-    def stem(self, word: str) -> str:
-        return self._stem(word)
+from dpbench.metrics.base import CachedStemmer, MetricScores, map_chunks, worker_count
 
 
 def make_tokenizer(stemmer: bool):

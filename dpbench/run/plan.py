@@ -48,7 +48,8 @@ def plan_run(cfg: RunConfig, *, backend: str, prompt_hash: str | None, method_ar
     fields = {"method": cfg.method, "model": cfg.model, "backend": backend, "split": cfg.split,
               "limit": cfg.limit, "recipe_hash": cfg.recipe.hash(), "benchmark_fingerprint": fingerprint,
               "prompt_hash": prompt_hash, "method_args": method_args}
-    run_id = cfg.run_id or default_run_id(cfg.method, cfg.model, cfg.split, cfg.data, identity_of(fields))
+    run_id = cfg.run_id if cfg.run_id is not None else default_run_id(cfg.method, cfg.model, cfg.split, cfg.data,
+                                                                          identity_of(fields))
     spec = RunSpec(
         run_id=run_id, **fields, data_path=str(benchmark_path(cfg.data)), recipe=cfg.recipe.to_dict(),
         sampling=sampling_dict(cfg), seed=g.seed, shard=cfg.shard if shard else None, n_expected=len(ids),

@@ -41,6 +41,7 @@ def plan_prompt_run(cfg: RunConfig, method) -> RunPlan:
         method_settings=method.describe(cfg.recipe),
         backend_args={"base_urls": list(cfg.base_urls), "api_key_env": cfg.api_key_env,
                       "concurrency": cfg.concurrency, "timeout_s": cfg.recipe.generation.request_timeout_s,
+                      "call_timeout_s": cfg.recipe.generation.call_timeout_s,
                       "max_retries": cfg.recipe.generation.max_retries, "device": cfg.device,
                       "cache": not cfg.no_cache},
         model_file=model_file_of(cfg))
@@ -58,7 +59,8 @@ def build_backend(cfg: RunConfig) -> Backend:
     g = cfg.recipe.generation
     return make_backend(cfg.backend, BackendSettings(
         model=cfg.model, base_urls=tuple(cfg.base_urls), api_key_env=cfg.api_key_env, concurrency=cfg.concurrency,
-        timeout_s=g.request_timeout_s, max_retries=g.max_retries, device=cfg.device))
+        timeout_s=g.request_timeout_s, call_timeout_s=g.call_timeout_s, max_retries=g.max_retries,
+        device=cfg.device))
 
 
 def build_embedder(cfg: RunConfig) -> TextEncoder:

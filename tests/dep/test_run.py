@@ -86,3 +86,32 @@ def test_bad_checkpoint_is_a_user_error(env, tmp_path):
 
     with pytest.raises(DpbenchError, match="dep_config.json"):
         run_dep(_cfg(env, run_id="bad", checkpoint=tmp_path, limit=1))
+
+
+def test_failed_examples_are_retried_and_another_benchmark_is_refused(env, tmp_path):
+    import shutil
+
+    import duckdb
+
+    from dpbench.run.dep import run_dep
+
+    path = run_dep(_cfg(env, run_id="retry", limit=3))
+    good = _preds(path)
+    broken = [dict(good[0], prediction="", raw="", error="RuntimeError: out of memory")] + good[1:]
+    (path / "predictions.jsonl").write_text("".join(json.dumps(p) + "\n" for p in broken))
+    again = run_dep(_cfg(env, run_id="retry", limit=3))
+    spec, lines = read_manifest(again), _preds(again)
+    assert spec.status == "complete" and spec.n_errors == 0 and len(lines) == 3
+    assert sorted(p["example_id"] for p in lines) == sorted(p["example_id"] for p in good)
+    assert {p["example_id"]: p["prediction"] for p in lines} == {p["example_id"]: p["prediction"] for p in good}
+
+    # the same command against a rebuilt benchmark (another fingerprint) is refused, not appended to
+    root, data, model = env
+    rebuilt = tmp_path / "rebuilt"
+    shutil.copytree(data, rebuilt)
+    con = duckdb.connect(str(rebuilt / "benchmark.duckdb"))
+    con.execute("UPDATE build_info SET value = 'rebuilt' WHERE key = 'fingerprint'")
+    con.close()
+    with pytest.raises(DpbenchError, match="benchmark_fingerprint='tiny-test-4' \\(this command: 'rebuilt'\\)"):
+        run_dep(_cfg(env, run_id="retry", limit=3, data=rebuilt))
+    assert len(_preds(path)) == 3

@@ -8,7 +8,7 @@ import pytest
 
 from dpbench.recipes import load_recipe
 from dpbench.run.config import RunConfig
-from dpbench.run.store import read_example_ids, read_manifest
+from dpbench.run.store import read_manifest
 from tests.dep.helpers import make_tiny_benchmark
 
 

@@ -11,6 +11,10 @@ Faults (only on POST .../chat/completions, so `check()`'s GET /models stays clea
   "401"      401 invalid_api_key (not forwarded); FaultPlan(always="401") makes every request fail
   "hang"     reads the request, never answers, closes when the client gives up (not forwarded)
   "truncate" forwarded; the real answer is cut in half and the connection closed
+  "reset"    the connection is reset (aborted) right after the request is read (not forwarded)
+  "empty"    200 with an empty `choices` list (not forwarded)
+  "401echo"  401 whose body echoes the request's Authorization header, as some gateways do
+FaultPlan.retry_after sets the 429's Retry-After header text as is (e.g. a garbled "soon").
 The draws come from random.Random(seed), so a plan gives the same fault sequence in the same order
 of arrival. The proxy runs its own event loop on a thread, so sync and async tests can both use it.
 `stats` counts: received, received_chat, forwarded, forwarded_chat, abandoned (client gave up
@@ -30,7 +34,7 @@ from typing import Self
 
 import httpx
 
-FAULT_KINDS = ("429", "500", "401", "hang", "truncate")
+FAULT_KINDS = ("429", "500", "401", "hang", "truncate", "reset", "empty", "401echo")
 
 
 @dataclass
@@ -39,6 +43,7 @@ class FaultPlan:
     seed: int = 0
     retry_after_s: float = 1.0
     always: str | None = None
+    retry_after: str | None = None  # the Retry-After header text (default: retry_after_s)
 
     def __post_init__(self) -> None:
         unknown = set(self.rates) - set(FAULT_KINDS) | ({self.always} - set(FAULT_KINDS) - {None})
@@ -171,9 +176,20 @@ class FaultProxy:
             self.stats[fault] += 1
         if fault == "401":
             writer.write(render_response(401, error_body("Invalid API key", "invalid_api_key")))
+        elif fault == "401echo":
+            writer.write(render_response(401, error_body(
+                f"Invalid credentials in header Authorization: {req.headers.get('authorization', '')}",
+                "invalid_api_key")))
+        elif fault == "reset":
+            writer.transport.abort()
+            return False
+        elif fault == "empty":
+            writer.write(render_response(200, json.dumps({
+                "id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}}).encode()))
         elif fault == "429":
-            writer.write(render_response(429, error_body("slow down", "rate_limited"),
-                                         {"Retry-After": f"{self.plan.retry_after_s:g}"}))
+            header = self.plan.retry_after if self.plan.retry_after is not None else f"{self.plan.retry_after_s:g}"
+            writer.write(render_response(429, error_body("slow down", "rate_limited"), {"Retry-After": header}))
         elif fault == "500":
             writer.write(render_response(500, error_body("injected server error", "server_error")))
         elif fault == "hang":

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 
-from dpbench.errors import DpbenchError
 from dpbench.methods.cleanup import clean_output
 from dpbench.methods.prompts import Truncation, cut_text, prompts_hash
 
