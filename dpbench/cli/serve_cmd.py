@@ -16,6 +16,8 @@ def serve(
     parallel: Annotated[int, typer.Option(help="Requests decoded at once (server slots).")] = 4,
     ctx_per_slot: Annotated[int, typer.Option(help="Context tokens per slot (prompt + reply).")] = 4096,
     threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).")] = None,
+    cache_ram_mib: Annotated[int, typer.Option(help="Host RAM (MiB) llama.cpp may fill with the KV state of past "
+                                                    "prompts for reuse (its own default is 8192).")] = 512,
     alias: Annotated[str | None, typer.Option(help="Model name clients send (default: the short name).")] = None,
 ) -> None:
     """Serve a GGUF model over the OpenAI API on loopback until Ctrl-C.
@@ -25,4 +27,4 @@ def serve(
     from dpbench.llm.server import ServeConfig, serve_forever
 
     serve_forever(ServeConfig(model=model, port=port, parallel=parallel, ctx_per_slot=ctx_per_slot,
-                              threads=threads, alias=alias))
+                              threads=threads, alias=alias, cache_ram_mib=cache_ram_mib))

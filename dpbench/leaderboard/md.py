@@ -7,7 +7,7 @@ Markdown's own markup characters are backslash-escaped."""
 from __future__ import annotations
 
 from dpbench.leaderboard.board import Leaderboard
-from dpbench.leaderboard.text import capped, footer_lines, format_cell, row_label
+from dpbench.leaderboard.text import capped, footer_lines, format_cell
 from dpbench.metrics import SPECS
 
 _MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]()#!|~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"})
@@ -18,17 +18,23 @@ def md_escape(text: object) -> str:
     return " ".join(str(text).split()).translate(_MD_SPECIAL)
 
 
+def md_label(row) -> str:
+    """row_label with its untrusted part (the variant: run ids, checkpoint folders) escaped."""
+    label = f"{md_escape(row.method)} [{md_escape(row.variant)}]" if row.variant else md_escape(row.method)
+    return label + (" (baseline)" if row.is_baseline else "")
+
+
 def render(board: Leaderboard) -> str:
     out = ["# dpbench leaderboard", ""]
     for g in board.groups:
-        out += [f"## {md_escape(g.title)}", ""]
+        out += [f"## {md_escape(g.benchmark)} · {g.split} (benchmark {md_escape(g.fingerprint[:12])})", ""]
         head = ["method", "model", "backend", "coverage", "empty", "errors"] + [SPECS[m].label for m in board.metrics]
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "---|" * len(head))
         for r in g.rows:
             cov = f"{r.coverage:.0%}" + (" ⚠" if "incomplete" in r.flags else "")
             cells = [format_cell(m, r.cells.get(m)) for m in board.metrics]
-            texts = [md_escape(t) for t in (row_label(r), r.model, r.backend)]
+            texts = [md_label(r), md_escape(r.model), md_escape(r.backend)]
             out.append("| " + " | ".join([*texts, cov, f"{r.empty_rate:.0%}", f"{r.error_rate:.0%}",
                                           *cells]) + " |")  # cells: our own numbers and markers
         out.append("")

@@ -36,6 +36,10 @@ class ServeConfig:
     threads: int | None = None  # None = all cores
     alias: str | None = None  # the model name clients send; default the short name
     host: str = "127.0.0.1"
+    # llama.cpp keeps the KV state of past prompts in host RAM for reuse, up to this many MiB (its own
+    # default is 8192: a long DPL run grows the server's RSS by gigabytes until it is full). 512 MiB
+    # holds ~22k tokens of SmolLM2 prompts, more than the prompts a DPL example shares.
+    cache_ram_mib: int = 512
 
     def served_alias(self) -> str:
         return self.alias or (self.model if not self.model.endswith(".gguf") else Path(self.model).stem)
@@ -59,6 +63,7 @@ def build_params(cfg: ServeConfig):
     p.cpuparams.n_threads = threads
     p.cpuparams_batch.n_threads = threads
     p.model_alias = {cfg.served_alias()}
+    p.cache_ram_mib = cfg.cache_ram_mib
     return p
 
 
@@ -148,13 +153,13 @@ def wait_healthy(base_url: str, timeout_s: float, proc: subprocess.Popen | None 
 
 
 def start_server(model: str = "smollm2-135m", *, port: int = 0, parallel: int = 4, ctx_per_slot: int = 4096,
-                 threads: int | None = None, alias: str | None = None) -> ServerHandle:
+                 threads: int | None = None, alias: str | None = None, cache_ram_mib: int = 512) -> ServerHandle:
     """Launch `python -m dpbench.llm.server` on 127.0.0.1 and wait until it serves.
 
     The child exits by itself when this process dies, so a crashed test leaves no server behind.
     """
     cfg = ServeConfig(model=model, port=port, parallel=parallel, ctx_per_slot=ctx_per_slot, threads=threads,
-                      alias=alias)
+                      alias=alias, cache_ram_mib=cache_ram_mib)
     from dpbench.models import gguf_path
 
     gguf_path(model)  # fail here, with the install hint, rather than in the child
@@ -162,7 +167,7 @@ def start_server(model: str = "smollm2-135m", *, port: int = 0, parallel: int = 
     ready, log_path = workdir / "ready.json", workdir / "server.log"
     cmd = [sys.executable, "-m", "dpbench.llm.server", "--model", cfg.model, "--port", str(cfg.port),
            "--parallel", str(cfg.parallel), "--ctx-per-slot", str(cfg.ctx_per_slot), "--ready-file", str(ready),
-           "--parent-pid", str(os.getpid())]
+           "--parent-pid", str(os.getpid()), "--cache-ram-mib", str(cfg.cache_ram_mib)]
     if threads:
         cmd += ["--threads", str(threads)]
     if alias:
@@ -197,13 +202,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--alias", default=None)
     ap.add_argument("--ready-file", type=Path, default=None)
     ap.add_argument("--parent-pid", type=int, default=None)
+    ap.add_argument("--cache-ram-mib", type=int, default=512)
     return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> None:
     a = parse_args(argv)
     cfg = ServeConfig(model=a.model, port=a.port, parallel=a.parallel, ctx_per_slot=a.ctx_per_slot,
-                      threads=a.threads, alias=a.alias)
+                      threads=a.threads, alias=a.alias, cache_ram_mib=a.cache_ram_mib)
     try:
         serve_forever(cfg, ready_file=a.ready_file, parent_pid=a.parent_pid)
     except BackendError as e:

@@ -44,7 +44,8 @@ def test_fix_wordnet_without_debian_files_explains(tmp_path):
 
 def test_run_checks_report_every_item():
     names = [c.name for c in doctor.run_checks()]
-    assert names[:3] == ["WordNet (METEOR)", "libgomp1 (xllamacpp server)", "chromium (HTML leaderboard test)"]
+    assert names[:4] == ["WordNet (METEOR)", "Punkt English model (METEOR tokenizer)", "libgomp1 (xllamacpp server)",
+                         "chromium (HTML leaderboard test)"]
     assert any("smollm2-135m" in n for n in names) and any("minilm-l6" in n for n in names)
 
 
@@ -55,7 +56,28 @@ def test_missing_chromium_is_optional(monkeypatch):
 
     monkeypatch.setattr(doctor, "find_chromium", lambda: None)
     monkeypatch.setattr(doctor, "check_wordnet", lambda: doctor.Check("WordNet (METEOR)", True, "here"))
+    monkeypatch.setattr(doctor, "check_punkt", lambda: doctor.Check("Punkt", True, "here"))
     res = CliRunner().invoke(app, ["doctor"])
     assert "optional" in res.output and res.exit_code == 0
     monkeypatch.setattr(doctor, "check_wordnet", lambda: doctor.Check("WordNet (METEOR)", False, "gone", "fix it"))
     assert CliRunner().invoke(app, ["doctor"]).exit_code == 1
+
+
+def test_missing_punkt_is_reported_and_fix_lays_out_what_nltk_reads(tmp_path, monkeypatch):
+    import nltk
+    import nltk.tokenize as nt
+
+    monkeypatch.setenv("NLTK_DATA", str(tmp_path))
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path)])  # nothing else: as on a fresh machine
+    nt._get_punkt_tokenizer.cache_clear()  # NLTK keeps a loaded model for the process
+    check = doctor.check_punkt()
+    assert not check.ok and "punkt_tab missing" in check.detail and "doctor --fix" in check.fix
+    dest = doctor.fix_punkt(tmp_path)
+    nt._get_punkt_tokenizer.cache_clear()
+    assert dest == tmp_path / "tokenizers" / "punkt_tab" / "english" and doctor.check_punkt().ok
+    # the trained model knows "Mr." is not a sentence end; the untrained fallback METEOR used does not
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+    text = "Mr. Smith bought the blender. It works."
+    assert nt.sent_tokenize(text) == ["Mr. Smith bought the blender.", "It works."]
+    assert PunktSentenceTokenizer().tokenize(text) == ["Mr.", "Smith bought the blender.", "It works."]
