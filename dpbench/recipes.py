@@ -125,6 +125,8 @@ class ScoreRecipe(_Section):
     bootstrap_resamples: int = Field(1000, ge=10)
     bootstrap_seed: int = 0
     ci: float = Field(0.95, gt=0, lt=1)
+    health_threshold: float = Field(0.10, ge=0, le=1, description="a run with more degenerate outputs "
+                                    "(empty, loop or echo) than this share is flagged unhealthy")
 
 
 class Recipe(_Section):

@@ -23,6 +23,7 @@ class Cell:
     delta: float | None = None
     p_value: float | None = None
     marker: str = ""
+    comparable: bool = True  # False: the paired test compares runs that differ in more than the method
 
 
 @dataclass
@@ -40,6 +41,49 @@ class Row:
     flags: list[str] = field(default_factory=list)
     is_baseline: bool = False
     variant: str = ""  # what tells this run apart from others of its method, e.g. "ablate=his"
+    health: dict[str, Any] = field(default_factory=dict)  # rates empty/cut/loop/echo/meta, unhealthy, reason
+    setup: dict[str, Any] = field(default_factory=dict)  # what besides the method shapes the outputs
+
+    @property
+    def unhealthy(self) -> bool:
+        return bool(self.health.get("unhealthy"))
+
+
+# Generation settings that do not change outputs (how a run is served), left out of comparisons.
+SERVING_FIELDS = {"concurrency", "request_timeout_s", "call_timeout_s", "max_retries"}
+
+
+def run_setup(spec, example_ids: list[str]) -> dict[str, Any]:
+    """What a comparison must hold fixed besides the method: decoding and prompt limits, the exact
+    weights, and the examples. Two runs with different setups are not a test of the method alone."""
+    import hashlib
+
+    gen = {k: v for k, v in (spec.recipe.get("generation") or spec.sampling or {}).items() if k not in SERVING_FIELDS}
+    mf = spec.model_file or {}
+    weights = " ".join(str(mf[k]) for k in ("name", "format", "quantization") if mf.get(k)) or spec.model
+    ids = hashlib.sha256("\n".join(example_ids).encode()).hexdigest()[:10]
+    return {"generation": gen, "weights": weights, "examples": f"{len(example_ids)} ({ids})"}
+
+
+def setup_differences(rows: list[Row]) -> list[str]:
+    """One line per setting on which the group's runs differ: `setting: value (methods); value (methods)`."""
+    def label(r: Row) -> str:
+        return r.method + (f" [{r.variant}]" if r.variant else "")
+
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for r in rows:
+        flat = {f"generation.{k}": v for k, v in (r.setup.get("generation") or {}).items()}
+        flat.update({k: v for k, v in r.setup.items() if k != "generation"})
+        for k, v in flat.items():
+            columns.setdefault(k, []).append((str(v), label(r)))
+    out = []
+    for key in sorted(columns):
+        by_value: dict[str, list[str]] = {}
+        for v, who in columns[key]:
+            by_value.setdefault(v, []).append(who)
+        if len(by_value) > 1 or len(columns[key]) < len(rows):
+            out.append(f"{key}: " + "; ".join(f"{v} ({', '.join(ms)})" for v, ms in by_value.items()))
+    return out
 
 
 def run_variant(method_args: dict[str, Any]) -> str:
@@ -75,6 +119,7 @@ class Group:
     fingerprint: str
     split: str
     rows: list[Row]
+    differences: list[str] = field(default_factory=list)  # setup keys on which the runs differ
 
     @property
     def title(self) -> str:
@@ -123,18 +168,37 @@ def build_leaderboard(results, cfg: ScoreConfig, problems: list[str] | None = No
         row = Row(rec.run_id, rec.method, rec.model, rec.backend, rec.n_scored, rec.n_expected, rec.coverage,
                   rec.empty_rate, rec.error_rate, cells, list(rec.flags),
                   is_baseline=res.baseline_run_id == rec.run_id,
-                  variant=run_variant(res.run.spec.method_args))
+                  variant=run_variant(res.run.spec.method_args), health=dict(rec.health),
+                  setup=run_setup(res.run.spec, res.run.example_ids))
         key = (rec.benchmark_fingerprint, rec.split)
         groups.setdefault(key, Group(res.run.benchmark, rec.benchmark_fingerprint, rec.split, [])).rows.append(row)
         all_warnings.extend(rec.warnings)
     for g in groups.values():
         label_duplicates(g.rows)
         g.rows.sort(key=lambda r: (not r.is_baseline, r.method, r.variant, r.model, r.run_id))
+        g.differences = setup_differences(g.rows)
+        mark_incomparable(g.rows)
     stats = {"ci": cfg.ci, "bootstrap_resamples": cfg.bootstrap_resamples, "bootstrap_seed": cfg.bootstrap_seed,
              "paired_test": "approximate randomization (two-sided)" if cfg.baseline else None,
-             "missing_examples": "scored as empty predictions; coverage = with a prediction / expected"}
+             "missing_examples": "scored as empty predictions; coverage = with a prediction / expected",
+             "health_threshold": cfg.health_threshold}
     ordered = sorted(groups.values(), key=lambda g: (g.benchmark, g.split))
     return Leaderboard(ordered, names, settings, stats, cfg.baseline, list(problems or []), all_warnings)
+
+
+def mark_incomparable(rows: list[Row]) -> None:
+    """A paired test against a baseline run with another setup compares more than the method: its
+    cells are marked (the marker gets a dagger) instead of being read as a method effect."""
+    base = next((r for r in rows if r.is_baseline), None)
+    if base is None:
+        return
+    for r in rows:
+        if r is base or r.setup == base.setup:
+            continue
+        for c in r.cells.values():
+            if c.p_value is not None:
+                c.comparable = False
+                c.marker += "†"
 
 
 def cfg_stat_keys() -> set[str]:

@@ -6,7 +6,17 @@ from __future__ import annotations
 from html import escape
 
 from dpbench.leaderboard.board import Leaderboard, Row
-from dpbench.leaderboard.text import capped, footer_lines, format_cell, format_value, row_label
+from dpbench.leaderboard.text import (
+    HEALTH_KEYS,
+    HEALTH_NOTE,
+    capped,
+    footer_lines,
+    format_cell,
+    format_value,
+    group_notes,
+    health_cells,
+    row_label,
+)
 from dpbench.metrics import SPECS
 
 CSS = """
@@ -16,6 +26,8 @@ table.leaderboard{border-collapse:collapse;font-size:.9rem;margin:1rem 0}
 table.leaderboard th,table.leaderboard td{border:1px solid #ddd;padding:.3rem .5rem;text-align:right}
 table.leaderboard td.txt,table.leaderboard th.txt{text-align:left}
 table.leaderboard tr.baseline{background:#f3f6fb}
+table.leaderboard tr.unhealthy td{background:#fff3f0}.health-note{color:#a30;font-size:.85rem}
+.notes li{font-size:.85rem;margin:.2rem 0}
 .ci{color:#777;font-size:.8rem}.mk{color:#b00;font-weight:bold}.warn{color:#a60}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}figure.chart{margin:0}figcaption{font-size:.85rem;font-weight:600}
 footer{font-size:.8rem;color:#555;margin-top:2rem}footer li{margin:.2rem 0}
@@ -29,7 +41,11 @@ def bar_chart_svg(metric: str, rows: list[Row]) -> str:
     vals = [(r, r.cells.get(metric)) for r in rows]
     top = max([c.ci_high if c and c.ci_high is not None else (c.value or 0) if c else 0 for _, c in vals] + [1e-9])
     top = top * 1.1
-    bar_w, gap, left, height, plot_h = 46, 18, 48, 230, 170
+    bar_w, gap, left, plot_h = 46, 18, 48, 170
+    labels = [row_label(r) for r in rows]
+    # one readable label per run (method + variant), slanted so long ones never run together
+    label_h = 12 + 5.2 * min(32, max((len(x) for x in labels), default=0))
+    height = int(20 + plot_h + label_h)
     width = left + len(rows) * (bar_w + gap) + gap
 
     def y(v: float) -> float:
@@ -59,17 +75,17 @@ def bar_chart_svg(metric: str, rows: list[Row]) -> str:
             if c.marker:
                 parts.append(f'<text x="{x + bar_w / 2}" y="14" font-size="11" text-anchor="middle" '
                              f'fill="#b00">{escape(c.marker)}</text>')
-        parts.append(f'<text x="{x + bar_w / 2}" y="{height - 22}" font-size="10" text-anchor="middle">'
-                     f'{escape(r.method[:9])}</text>')
-        parts.append(f'<text x="{x + bar_w / 2}" y="{height - 10}" font-size="9" fill="#666" '
-                     f'text-anchor="middle">{escape((r.variant or r.model.split("/")[-1])[:12])}</text>')
+        text = labels[i] if len(labels[i]) <= 32 else labels[i][:31] + "…"
+        lx, ly = x + bar_w / 2, y(0) + 12
+        parts.append(f'<text class="bar-label" x="{lx}" y="{ly:.1f}" font-size="10" text-anchor="end" '
+                     f'transform="rotate(-35 {lx} {ly:.1f})"><title>{escape(labels[i])}</title>{escape(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
 def table_html(board: Leaderboard, rows: list[Row]) -> str:
     head = "".join(f'<th class="txt">{h}</th>' for h in ("method", "model", "backend"))
-    head += "".join(f"<th>{h}</th>" for h in ("coverage", "empty", "errors"))
+    head += "".join(f"<th>{h}</th>" for h in ("coverage", *HEALTH_KEYS, "errors"))
     head += "".join(f"<th>{escape(SPECS[m].label)}</th>" for m in board.metrics)
     body = []
     for r in rows:
@@ -85,10 +101,14 @@ def table_html(board: Leaderboard, rows: list[Row]) -> str:
             cells.append(f'<td{title}>{format_value(m, c.value)}<span class="mk">{escape(c.marker)}</span>{ci}</td>')
         cov = f"{r.coverage:.0%}" + (' <span class="warn" title="incomplete run">⚠</span>'
                                      if "incomplete" in r.flags else "")
-        cls = ' class="baseline"' if r.is_baseline else ""
-        body.append(f'<tr{cls} data-run-id="{escape(r.run_id)}"><td class="txt">{escape(row_label(r))}</td>'
+        classes = " ".join(c for c, on in (("baseline", r.is_baseline), ("unhealthy", r.unhealthy)) if on)
+        cls = f' class="{classes}"' if classes else ""
+        flag = (f' <span class="warn" title="{escape(r.health.get("reason") or "")}">⚠ unhealthy</span>'
+                if r.unhealthy else "")
+        health = "".join(f"<td>{v}</td>" for v in health_cells(r))
+        body.append(f'<tr{cls} data-run-id="{escape(r.run_id)}"><td class="txt">{escape(row_label(r))}{flag}</td>'
                     f'<td class="txt">{escape(r.model)}</td><td class="txt">{escape(r.backend)}</td>'
-                    f"<td>{cov}</td><td>{r.empty_rate:.0%}</td><td>{r.error_rate:.0%}</td>{''.join(cells)}</tr>")
+                    f"<td>{cov}</td>{health}<td>{r.error_rate:.0%}</td>{''.join(cells)}</tr>")
     return f'<table class="leaderboard"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
@@ -99,12 +119,17 @@ def render(board: Leaderboard) -> str:
     for g in board.groups:
         out.append(f'<section class="group"><h2>{escape(g.title)}</h2>')
         out.append(table_html(board, g.rows))
+        notes = group_notes(g)
+        if notes:
+            out.append('<ul class="notes">' + "".join(
+                f'<li class="{"health-note" if n.startswith("⚠") else "note"}">{escape(n)}</li>' for n in notes)
+                + "</ul>")
         charts = "".join(f'<figure class="chart"><figcaption>{escape(SPECS[m].label)} '
                          f'({"higher" if SPECS[m].higher_is_better else "lower"} is better; bars: 95% CI)'
                          f"</figcaption>{bar_chart_svg(m, g.rows)}</figure>" for m in board.metrics)
         out.append(f'<div class="charts">{charts}</div></section>')
     out.append("<footer><h3>Settings</h3><ul>")
-    out += [f"<li>{escape(line)}</li>" for line in footer_lines(board)]
+    out += [f"<li>{escape(line)}</li>" for line in [*footer_lines(board), HEALTH_NOTE]]
     out.append("</ul>")
     if board.problems:
         out.append("<h3>Runs not scored</h3><ul>" + "".join(f"<li>{escape(p)}</li>" for p in capped(board.problems))

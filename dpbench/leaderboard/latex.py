@@ -33,7 +33,8 @@ def render(board: Leaderboard) -> str:
                 " & ".join(["Method", "Model"] + [latex_escape(SPECS[m].label) for m in board.metrics]) + r" \\",
                 r"\midrule"]
         for r in g.rows:
-            name = latex_escape(row_label(r)) + (r"$^\dagger$" if "incomplete" in r.flags else "")
+            name = latex_escape(row_label(r)) + (r"$^\dagger$" if "incomplete" in r.flags else "") + \
+                (r"$^\ddagger$" if r.unhealthy else "")
             out.append(" & ".join([name, latex_escape(r.model)] + [latex_cell(m, r) for m in board.metrics])
                        + r" \\")
         out += [r"\bottomrule", r"\end{tabular}"]
@@ -44,5 +45,9 @@ def render(board: Leaderboard) -> str:
                      rf"{latex_escape(board.baseline)}); $\downarrow$ significantly worse.")
         if any("incomplete" in r.flags for r in g.rows):
             note += r" $^\dagger$ incomplete run (missing examples scored as empty)."
+        if any(r.unhealthy for r in g.rows):
+            note += (r" $^\ddagger$ unhealthy run: more than "
+                     rf"{board.statistics.get('health_threshold', 0.1):.0%} of its outputs are empty, loops or "
+                     r"prompt echoes, so its scores measure decoding failure.").replace("%", r"\%")
         out += [rf"\caption{{{note}}}", r"\end{table}", ""]
     return "\n".join(out)

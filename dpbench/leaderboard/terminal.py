@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from dpbench.leaderboard.board import Leaderboard
-from dpbench.leaderboard.text import capped, compact_cell, footer_lines, format_cell, row_label
+from dpbench.leaderboard.text import (
+    HEALTH_KEYS,
+    HEALTH_NOTE,
+    capped,
+    compact_cell,
+    footer_lines,
+    format_cell,
+    group_notes,
+    health_cells,
+    row_label,
+)
 from dpbench.metrics import SPECS
 
 
 def wide_width(board: Leaderboard) -> int:
-    return 60 + 19 * len(board.metrics)
+    return 90 + 19 * len(board.metrics)
+
+
+def print_notes(group, console) -> None:
+    from rich.markup import escape
+
+    for note in group_notes(group):
+        color = "red" if note.startswith("⚠") else "yellow"
+        console.print(f"[{color}]{escape(note)}[/]", highlight=False, soft_wrap=True)
 
 
 def print_leaderboard(board: Leaderboard, console) -> None:
@@ -32,21 +50,27 @@ def print_leaderboard(board: Leaderboard, console) -> None:
             t.add_row("coverage", *[f"{r.coverage:.0%}" + (" ⚠" if "incomplete" in r.flags else "")
                                     for r in g.rows])
             t.add_row("empty / err", *[f"{r.empty_rate:.0%} / {r.error_rate:.0%}" for r in g.rows])
+            t.add_row("cut / loop", *[" / ".join(health_cells(r)[1:3]) for r in g.rows])
+            t.add_row("echo / meta", *[" / ".join(health_cells(r)[3:5]) for r in g.rows])
+            t.add_row("health", *["[red]UNHEALTHY[/]" if r.unhealthy else "ok" for r in g.rows])
             console.print(t)
+            print_notes(g, console)
             continue
         t = Table(title=g.title, title_justify="left")
-        for col in ("method", "model", "coverage", "empty", "errors"):
+        for col in ("method", "model", "coverage", *HEALTH_KEYS, "errors"):
             t.add_column(col, no_wrap=col != "model")
         for m in board.metrics:
             t.add_column(SPECS[m].label, justify="right")
         for r in g.rows:
             cov = f"{r.coverage:.0%}" + (" [yellow]⚠[/]" if "incomplete" in r.flags else "")
-            t.add_row(escape(row_label(r)), escape(r.model), cov, f"{r.empty_rate:.0%}", f"{r.error_rate:.0%}",
+            label = escape(row_label(r)) + (" [red]⚠[/]" if r.unhealthy else "")
+            t.add_row(label, escape(r.model), cov, *health_cells(r), f"{r.error_rate:.0%}",
                       *[escape(format_cell(m, r.cells.get(m)).replace(" [", "\n[")) for m in board.metrics])
         console.print(t)
+        print_notes(g, console)
     if transposed:
         console.print("[dim]± = half the width of the 95% CI (the leaderboard files give \\[lo, hi]).[/]")
-    for line in footer_lines(board):
+    for line in [*footer_lines(board), HEALTH_NOTE]:
         console.print(f"[dim]{escape(line)}[/]", highlight=False)
     for p in capped(board.problems, 10):
         console.print(f"[red]not scored:[/] {escape(p)}", highlight=False)

@@ -7,7 +7,36 @@ from dpbench.metrics import SPECS
 
 MAX_NOTES = 20
 LEGEND = ("* p<0.05, ** p<0.01 (paired approximate randomization vs the baseline run on shared examples); "
-          "↓ = significantly worse")
+          "↓ = significantly worse; † = this run differs from the baseline run in more than the method "
+          "(see the settings that differ), so the test is not about the method alone")
+HEALTH_KEYS = ("empty", "cut", "loop", "echo", "meta")
+HEALTH_NOTE = ("Output health (docs/health.md): share of examples whose output is empty, cut at max_tokens, a "
+               "repetition loop, an echo of the prompt, or text about the task; ⚠ = unhealthy run")
+
+
+def pct(v: float | None) -> str:
+    return "—" if v is None else f"{v:.0%}"
+
+
+def health_cells(row: Row) -> list[str]:
+    """The empty, cut, loop, echo and meta rates of a row, as short percentages."""
+    return [pct(row.health.get(k, row.empty_rate if k == "empty" else None)) for k in HEALTH_KEYS]
+
+
+def group_notes(group) -> list[str]:
+    """Lines under a group's table: unhealthy runs with their reason, settings on which the runs differ."""
+    notes = [f"⚠ {row_label(r)}: {r.health.get('reason')}" for r in group.rows if r.unhealthy]
+    fb = [f"{row_label(r)}: " + ", ".join(f"{k} {v:.0%}" for k, v in r.health.get("fallbacks", {}).items() if v)
+          for r in group.rows if any(r.health.get("fallbacks", {}).values())]
+    if fb:
+        notes.append("fallbacks taken: " + "; ".join(fb))
+    inter = [f"{row_label(r)} {k}: degenerate {v.get('degenerate', 0):.0%} of {v['n']}"
+             for r in group.rows for k, v in r.health.get("intermediates", {}).items() if v.get("n")]
+    if inter:
+        notes.append("intermediates: " + "; ".join(inter))
+    if group.differences:
+        notes.append("these runs differ in more than the method: " + " | ".join(group.differences))
+    return notes
 
 
 def format_value(metric: str, v: float | None) -> str:

@@ -11,11 +11,22 @@ import re
 _PREFIX = re.compile(
     r"^\s*(?:\*\*|#+\s*)?\[?\s*(?:output\s+)?review(?:\s+text)?\s*\]?\s*:\s*(?:\*\*)?\s*", re.IGNORECASE
 )
+# "The review text is:", "Here is the review:", "Here's a review for this item:", "Sure! Here is ...:"
+_PREAMBLE = re.compile(
+    r"^\s*(?:(?:sure|certainly|of course)[!,.]\s*)?(?:the (?:review|output)(?: text)? (?:is|would be)"
+    r"|here(?: is|'s) (?:the|a|my|your) (?:\w+ ){0,2}(?:review|response|output)\b[^:\n]{0,60})\s*:\s*",
+    re.IGNORECASE,
+)
 _QUOTES = [('"', '"'), ("'", "'"), ("\u201c", "\u201d")]
 
 
 def strip_prefix(text: str) -> str:
     return _PREFIX.sub("", text, count=1)
+
+
+def strip_preamble(text: str) -> str:
+    """Drop a leading sentence about the output ("The review text is:", "Here is the review:")."""
+    return _PREAMBLE.sub("", text, count=1)
 
 
 def strip_quotes(text: str) -> str:
@@ -38,6 +49,7 @@ def drop_echoed_prompt(text: str) -> str:
 
 def clean_output(raw: str) -> str:
     text = drop_echoed_prompt(raw.strip())
+    text = strip_preamble(strip_prefix(text).strip()).strip()
     text = strip_prefix(text).strip()
     text = strip_quotes(text)
     return text.strip()

@@ -46,6 +46,7 @@ class ScoreConfig:
     write_files: bool = True
     workers: int = 0  # processes for ROUGE/METEOR/BLEU over large runs (0 = one per core, ≥1000 pairs each)
     judge: JudgeConfig | None = None
+    health_threshold: float = 0.10  # share of degenerate outputs above which a run is flagged unhealthy
 
     @classmethod
     def from_recipe(cls, recipe_score: Any = None, **overrides: Any) -> ScoreConfig:
@@ -56,7 +57,8 @@ class ScoreConfig:
                            bertscore_model=recipe_score.bertscore_model,
                            bertscore_layer=recipe_score.bertscore_layer,
                            bootstrap_resamples=recipe_score.bootstrap_resamples,
-                           bootstrap_seed=recipe_score.bootstrap_seed, ci=recipe_score.ci)
+                           bootstrap_seed=recipe_score.bootstrap_seed, ci=recipe_score.ci,
+                           health_threshold=recipe_score.health_threshold)
         return replace(base, **{k: v for k, v in overrides.items() if v is not None})
 
     def with_(self, **changes: Any) -> ScoreConfig:

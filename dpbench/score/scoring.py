@@ -27,6 +27,7 @@ from dpbench.metrics.stats import PairedResult, bootstrap_ci, paired_test
 from dpbench.run.provenance import now_iso
 from dpbench.run.store import RunStore
 from dpbench.schema import MetricValue, PairedValue, ScoreRecord
+from dpbench.score.health import run_health
 from dpbench.score.load import ERROR, MISSING, LoadedRun, RunProblem, discover_runs, load_run
 
 SCORES_FILE = "scores.json"
@@ -40,6 +41,7 @@ class RunResult:
     record: ScoreRecord
     paired: dict[str, PairedResult] = field(default_factory=dict)
     baseline_run_id: str | None = None
+    health_flags: list[list[str]] = field(default_factory=list)  # per example, aligned with run.example_ids
 
 
 def open_benchmarks():
@@ -74,7 +76,8 @@ def compute_columns(predictions: list[str], references: list[str], cfg: ScoreCon
     return columns
 
 
-def make_record(run: LoadedRun, columns: dict[str, MetricScores], cfg: ScoreConfig) -> ScoreRecord:
+def make_record(run: LoadedRun, columns: dict[str, MetricScores], cfg: ScoreConfig,
+                health: dict[str, Any] | None = None) -> ScoreRecord:
     spec, n = run.spec, len(run.example_ids)
     status = np.asarray(run.status)
     n_missing = int(np.sum(status == MISSING))
@@ -87,6 +90,10 @@ def make_record(run: LoadedRun, columns: dict[str, MetricScores], cfg: ScoreConf
                                     note="; ".join(col.notes) or None)
     warnings = list(run.warnings)
     flags = []
+    health = health if health is not None else run_health(run.records, cfg.health_threshold)[0]
+    if health["unhealthy"]:
+        flags.append("unhealthy")
+        warnings.append(f"run {run.group.run_id}: unhealthy: {health['reason']}")
     if n_missing:
         flags.append("incomplete")
         warnings.append(f"run {run.group.run_id}: {n_missing} of {n} examples have no prediction; they are "
@@ -106,12 +113,14 @@ def make_record(run: LoadedRun, columns: dict[str, MetricScores], cfg: ScoreConf
         bad_lines=run.counts, scored_at=now_iso(),
         missing_policy="missing examples are scored as empty predictions",
         extra={name: col.extra for name, col in columns.items() if col.extra},
+        health=health,
     )
 
 
 def score_one(run: LoadedRun, cfg: ScoreConfig) -> RunResult:
     columns = compute_columns(run.predictions, run.references, cfg, run.contexts)
-    return RunResult(run, columns, make_record(run, columns, cfg))
+    health, flags = run_health(run.records, cfg.health_threshold)
+    return RunResult(run, columns, make_record(run, columns, cfg, health), health_flags=flags)
 
 
 def pick_baseline(results: list[RunResult], method: str, target: RunResult) -> RunResult | None:
@@ -153,10 +162,11 @@ def attach_paired_tests(results: list[RunResult], cfg: ScoreConfig) -> list[str]
 def write_run_files(res: RunResult) -> None:
     """scores.json and example_scores.jsonl into every directory of the run (each shard gets the merge)."""
     per_example = [n for n, c in res.columns.items() if c.spec.aggregation == "mean"]
+    flags = res.health_flags or [[] for _ in res.run.example_ids]
     lines = []
     for i, eid in enumerate(res.run.example_ids):
         row: dict[str, Any] = {"example_id": eid, "status": res.run.status[i],
-                               "prediction_chars": len(res.run.predictions[i])}
+                               "prediction_chars": len(res.run.predictions[i]), "health": flags[i]}
         for name in per_example:
             v = res.columns[name].per_example[i]
             row[name] = None if np.isnan(v) else float(v)

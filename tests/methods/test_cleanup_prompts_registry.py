@@ -9,6 +9,11 @@ from dpbench.methods.prompts import Truncation, cut_text, prompts_hash
 
 
 @pytest.mark.parametrize("raw, clean", [
+    ("The review text is: I liked it.", "I liked it."),
+    ('Here is the review: "Great blender."', "Great blender."),
+    ("Sure! Here's a review for this item: Works well.", "Works well."),
+    ("Here is the deal: it broke.", "Here is the deal: it broke."),  # a review's own words stay
+    ("The review is great.", "The review is great."),
     ("[Review]: Great kettle.", "Great kettle."),
     ("  Review: \"Works well.\"  ", "Works well."),
     ("**Review:** Solid.", "Solid."),

@@ -36,7 +36,15 @@ def test_score_command_writes_leaderboards(outputs):
     board = json.loads((outputs / "leaderboard.json").read_text())
     rows = {r["method"]: r for r in board["groups"][0]["rows"]}
     assert rows["rag"]["cells"]["rouge1"]["marker"] == "**"
-    assert rows["dpl"]["flags"] == ["incomplete"] and rows["dpl"]["coverage"] == 0.75
+    assert set(rows["dpl"]["flags"]) == {"incomplete", "unhealthy"} and rows["dpl"]["coverage"] == 0.75
+    # missing examples count as empty outputs: 25% degenerate > the 10% threshold
+    h = rows["dpl"]["health"]
+    assert h["empty"] == 0.25 and h["unhealthy"] is True and "25% of outputs are degenerate (empty 25%)" in h["reason"]
+    assert {k: rows["rag"]["health"][k] for k in ("empty", "loop", "echo", "meta", "unhealthy")} == {
+        "empty": 0.0, "loop": 0.0, "echo": 0.0, "meta": 0.0, "unhealthy": False}
+    assert rows["rag"]["health"]["cut"] is None  # these runs recorded no finish reason
+    md = (outputs / "leaderboard.md").read_text()
+    assert "| dpl ⚠ |" in md and "⚠ dpl: 25% of outputs are degenerate" in md
 
 
 def test_score_command_rejects_unknown_metric_and_format(outputs):

@@ -194,3 +194,36 @@ def test_runs_of_one_method_are_told_apart_by_ablation_checkpoint_or_run_id(tmp_
     md = (out / "leaderboard.md").read_text()
     assert "| dep [ablate=his · ckpt dep-full] |" in md
     assert "variant" in (out / "leaderboard.csv").read_text().splitlines()[0]
+
+
+def test_health_rates_flags_intermediates_and_fallbacks_are_exact(tmp_path, bench):
+    ids = sorted(REFS)
+    loop = "Great blender. " * 8
+    recs = [
+        {"example_id": ids[0], "prediction": loop, "raw": loop, "finish_reason": "length",
+         "trace": {"method": "dpl", "items": [], "summary": "Three Stars " * 20,
+                   "truncation": {"reviews_truncated": 1, "descriptions_truncated": 0}}},
+        {"example_id": ids[1], "prediction": GOOD[ids[1]], "raw": "[Item Title]: x " + GOOD[ids[1]],
+         "finish_reason": "stop",
+         "trace": {"method": "dpl", "items": [{"difference": "More positive and shorter than the others."}],
+                   "summary": "Writes short, upbeat reviews.",
+                   "truncation": {"reviews_truncated": 0, "descriptions_truncated": 0}}},
+        {"example_id": ids[2], "prediction": GOOD[ids[2]], "raw": "The review text is: " + GOOD[ids[2]],
+         "finish_reason": "stop", "trace": {"method": "dpl", "items": [{"difference": ""}], "summary": "Fine."}},
+        {"example_id": ids[3], "prediction": GOOD[ids[3]], "raw": GOOD[ids[3]], "finish_reason": "stop",
+         "trace": {"method": "dpl", "items": [{"difference": "Calmer."}], "summary": "Calm."}},
+    ]
+    run = make_run(tmp_path / "outputs" / "dpl", bench, recs, method="dpl")
+    board = score_runs([run], FAST.with_(formats=("json",)))
+    h = read_json(run / "scores.json")["health"]
+    assert (h["n"], h["empty"], h["cut"], h["loop"], h["echo"], h["meta"]) == (4, 0.0, 0.25, 0.25, 0.25, 0.25)
+    assert h["degenerate"] == 0.5 and h["unhealthy"] is True
+    assert h["intermediates"]["dpl_difference"] == {"n": 3, "empty": 1 / 3, "cut": None, "loop": 0.0, "echo": 0.0,
+                                                    "meta": 0.0, "degenerate": 1 / 3}
+    assert h["intermediates"]["dpl_summary"]["loop"] == 0.25
+    assert h["fallbacks"] == {"dpl_no_peer_items": 0.25, "prompt_truncated": 0.5}
+    flags = [json.loads(x)["health"] for x in (run / "example_scores.jsonl").read_text().splitlines()]
+    assert flags == [["cut", "loop"], ["echo"], ["meta"], []]
+    row = board.groups[0].rows[0]
+    assert row.unhealthy and "50% of outputs are degenerate (loop 25%, echo 25%)" in row.health["reason"]
+    assert "unhealthy" in read_json(run / "scores.json")["flags"]
