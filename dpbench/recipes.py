@@ -70,6 +70,14 @@ class GenerationRecipe(_Section):
     top_p: float = Field(1.0, gt=0.0, le=1.0)
     max_tokens: int = Field(128, ge=1)
     seed: int = 42
+    # Decoding controls against loops (neutral defaults; each backend gets them natively, see
+    # docs/health.md): transformers and llama.cpp/vLLM take repetition_penalty, every OpenAI-compatible
+    # engine frequency/presence penalties, transformers alone no_repeat_ngram_size.
+    repetition_penalty: float = Field(1.0, gt=0.0, le=3.0)
+    frequency_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    presence_penalty: float = Field(0.0, ge=-2.0, le=2.0)
+    no_repeat_ngram_size: int = Field(0, ge=0)
+    stop: list[str] = Field(default_factory=list, max_length=4)
     # Prompts are cut to this many characters per review/description so they fit small contexts;
     # the truncation is recorded in each trace. None = no truncation (paper).
     max_review_chars: int | None = Field(600, ge=50)

@@ -37,6 +37,12 @@ def run(
     epochs: float = typer.Option(None, "--epochs", help="DEP: training epochs (default: recipe)."),
     ablate: str = typer.Option("none", "--ablate", help="DEP: none | diff | his | both"),
     device: str = typer.Option(None, "--device", help="cpu | cuda (local backend, embedder, DEP)."),
+    repetition_penalty: float = typer.Option(None, "--repetition-penalty", help="Decoding: penalize seen tokens "
+                                             "(transformers, llama.cpp, vLLM; 1 = off). Default: recipe."),
+    frequency_penalty: float = typer.Option(None, "--frequency-penalty", help="Decoding: OpenAI-style, per count."),
+    presence_penalty: float = typer.Option(None, "--presence-penalty", help="Decoding: OpenAI-style, per token seen."),
+    no_repeat_ngram_size: int = typer.Option(None, "--no-repeat-ngram-size", help="Decoding (transformers only)."),
+    stop: list[str] = typer.Option(None, "--stop", help="Stop string (repeatable)."),
 ) -> None:
     """Run a method on a benchmark split; re-running the same command resumes."""
     from rich.console import Console
@@ -49,6 +55,8 @@ def run(
         api_key_env=api_key_env, concurrency=concurrency, recipe=recipe, out=out, run_id=run_id, shard=shard,
         no_cache=no_cache, wait=wait, embedder=embedder, checkpoint=checkpoint, epochs=epochs, ablate=ablate,
         device=device, sets=sets,
+        decoding={"repetition_penalty": repetition_penalty, "frequency_penalty": frequency_penalty,
+                  "presence_penalty": presence_penalty, "no_repeat_ngram_size": no_repeat_ngram_size, "stop": stop},
     )
     console = Console(stderr=True)
     run_dir = run_method(cfg, console)

@@ -16,18 +16,49 @@ Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": "..
 
 @dataclass(frozen=True)
 class Sampling:
+    """Everything that decides a completion besides the messages. Every backend receives each
+    control natively (llm/decoding.py says how) or refuses it with a message."""
+
     temperature: float = 0.0
     top_p: float = 1.0
     max_tokens: int = 128
     seed: int = 42
+    # decoding controls against repetition (neutral by default)
+    repetition_penalty: float = 1.0  # CTRL-style: seen tokens' logits divided (>0) / multiplied (<0)
+    frequency_penalty: float = 0.0  # OpenAI-style: logit -= frequency_penalty * count of the token so far
+    presence_penalty: float = 0.0  # OpenAI-style: logit -= presence_penalty if the token occurred
+    no_repeat_ngram_size: int = 0  # transformers: no n-gram of this size twice (0 = off)
+    stop: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["stop"] = list(self.stop)
+        return d
+
+    def key_dict(self) -> dict[str, Any]:
+        """For the response cache: the decoding controls only when set, so entries cached before they
+        existed (all neutral) keep their keys."""
+        d = self.to_dict()
+        for name, neutral in DECODING_NEUTRAL.items():
+            if d[name] == neutral:
+                del d[name]
+        return d
+
+    def decoding(self) -> dict[str, Any]:
+        """The decoding controls that are not neutral."""
+        return {k: v for k, v in self.to_dict().items() if k in DECODING_NEUTRAL and v != DECODING_NEUTRAL[k]}
+
+
+DECODING_NEUTRAL: dict[str, Any] = {"repetition_penalty": 1.0, "frequency_penalty": 0.0, "presence_penalty": 0.0,
+                                    "no_repeat_ngram_size": 0, "stop": []}
 
 
 def sampling_from_recipe(g) -> Sampling:
     """The Sampling of a recipe's [generation] section (dpbench.recipes.GenerationRecipe)."""
-    return Sampling(temperature=g.temperature, top_p=g.top_p, max_tokens=g.max_tokens, seed=g.seed)
+    return Sampling(temperature=g.temperature, top_p=g.top_p, max_tokens=g.max_tokens, seed=g.seed,
+                    repetition_penalty=g.repetition_penalty, frequency_penalty=g.frequency_penalty,
+                    presence_penalty=g.presence_penalty, no_repeat_ngram_size=g.no_repeat_ngram_size,
+                    stop=tuple(g.stop))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ RESPONSES_FILE = "responses.sqlite"
 
 def cache_key(identity: dict, request: ChatRequest) -> str:
     blob = json.dumps(
-        {"id": identity, "messages": list(request.messages), "sampling": request.sampling.to_dict(),
+        {"id": identity, "messages": list(request.messages), "sampling": request.sampling.key_dict(),
          "sample": request.sample_index},
         sort_keys=True, ensure_ascii=False,
     )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dpbench.llm.base import ChatRequest, ChatResponse
+from dpbench.llm.decoding import cut_at_stop
 
 DEFAULT_MODEL = "smollm2-135m"
 
@@ -65,6 +66,11 @@ class LocalBackend:
 
     def identity(self) -> dict[str, Any]:
         return {"backend": "local", "model": self.model_name}
+
+    def request_fields(self, sampling) -> dict[str, Any]:
+        from dpbench.llm.decoding import transformers_fields
+
+        return transformers_fields(sampling)
 
     def ensure_loaded(self) -> tuple[Any, Any]:
         with self._load_lock:
@@ -152,8 +158,11 @@ class LocalBackend:
             outs = decode_rows(model, tok, [ids for _, ids in rows], [requests[i] for i, _ in rows])
             latency = time.perf_counter() - t0
             for (i, ids), (tokens, finish) in zip(rows, outs):
+                text = tok.decode(tokens, skip_special_tokens=True)
+                if requests[i].sampling.stop:
+                    text = cut_at_stop(text, requests[i].sampling.stop)[0]
                 results[i] = ChatResponse(
-                    text=tok.decode(tokens, skip_special_tokens=True), prompt_tokens=len(ids),
+                    text=text, prompt_tokens=len(ids),
                     completion_tokens=len(tokens), latency_s=latency, finish_reason=finish,
                     extra={"batch_size": len(rows)})
         return results  # type: ignore[return-value]
@@ -216,8 +225,11 @@ def kv_cache(step) -> Any:
 
 
 def decode_rows(model, tok, prompts: list[list[int]], requests: list[ChatRequest]) -> list[tuple[list[int], str]]:
-    """Left-padded batched decoding with a KV cache; each row stops at its own stop token or max_tokens."""
+    """Left-padded batched decoding with a KV cache; each row stops at its own stop token, stop string or
+    max_tokens, with its own decoding controls (llm/decoding.py: transformers' logits processors)."""
     import torch
+
+    from dpbench.llm.decoding import logits_processors
 
     device = next(model.parameters()).device
     pad = tok.pad_token_id if tok.pad_token_id is not None else 0
@@ -227,6 +239,7 @@ def decode_rows(model, tok, prompts: list[list[int]], requests: list[ChatRequest
     positions = (attn.cumsum(-1) - 1).clamp(min=0)
     generators = [torch.Generator(device="cpu").manual_seed(request_seed(r.sampling.seed, r.sample_index))
                   for r in requests]
+    processors = [logits_processors(r.sampling, prompt_len=len(p)) for r, p in zip(requests, prompts)]
     stops = stop_token_ids(model, tok)
     out: list[list[int]] = [[] for _ in prompts]
     finish = ["length"] * len(prompts)
@@ -241,13 +254,19 @@ def decode_rows(model, tok, prompts: list[list[int]], requests: list[ChatRequest
             logits = step.logits[:, -1, :].float().cpu()
             nxt = []
             for i, r in enumerate(requests):
-                token = pad if done[i] else pick_token(logits[i], r.sampling, generators[i])
+                row = logits[i]
+                if processors[i] and not done[i]:
+                    seen = torch.tensor([prompts[i] + out[i]], dtype=torch.long)
+                    row = processors[i](seen, row[None])[0]
+                token = pad if done[i] else pick_token(row, r.sampling, generators[i])
                 if not done[i]:
                     if token in stops:
                         done[i], finish[i] = True, "stop"
                     else:
                         out[i].append(token)
                         done[i] = len(out[i]) >= r.sampling.max_tokens
+                        if r.sampling.stop and cut_at_stop(tok.decode(out[i][-32:]), r.sampling.stop)[1]:
+                            done[i], finish[i] = True, "stop"
                 nxt.append(token)
             if all(done):
                 break

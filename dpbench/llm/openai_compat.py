@@ -31,6 +31,7 @@ import openai
 
 from dpbench.errors import BackendError
 from dpbench.llm.base import ChatRequest, ChatResponse
+from dpbench.llm.decoding import detect_engine, openai_request_fields
 from dpbench.llm.redact import redact, redact_url, register_secret, register_url_credentials
 from dpbench.llm.retry import RetryPolicy, TransientError, call_with_retries
 
@@ -164,6 +165,7 @@ class OpenAIBackend:
         register_secret(self._api_key)  # scrubbed from every message dpbench writes or prints
         self._members = [PoolMember(check_url(url), label=redact_url(url.rstrip("/"))) for url in base_urls]
         self._rr = itertools.count()
+        self.engine: str | None = None  # "llamacpp" | "vllm" | "openai": read from /models (llm/decoding.py)
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIBackend(model={self.model!r}, base_urls={self.base_urls!r})"
@@ -233,12 +235,15 @@ class OpenAIBackend:
         )
         return self.to_response(completion, attempts, time.perf_counter() - t0, last["member"])
 
+    def request_fields(self, sampling) -> dict[str, Any]:
+        """Exactly what each request sends besides model and messages (recorded in the manifest)."""
+        return openai_request_fields(sampling, self.engine or "openai")
+
     async def _create(self, member: PoolMember, request: ChatRequest) -> Any:
-        s = request.sampling
+        if self.engine is None and request.sampling.decoding():
+            await self.detect_engine(member)  # which extra fields the controls need
         completion = await self.client_for(member).chat.completions.create(
-            model=self.model, messages=list(request.messages), temperature=s.temperature, top_p=s.top_p,
-            max_tokens=s.max_tokens, seed=s.seed,
-        )
+            model=self.model, messages=list(request.messages), **self.request_fields(request.sampling))
         if not getattr(completion, "choices", None):
             raise TransientError(f"{member.label} answered without choices")
         return completion
@@ -275,6 +280,13 @@ class OpenAIBackend:
             return TransientError(f"{url}: unreadable response ({exc})")
         return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
 
+    async def detect_engine(self, member: PoolMember) -> None:
+        try:
+            page = await self.client_for(member).with_options(timeout=CHECK_TIMEOUT_S).models.list()
+            self.engine = detect_engine(next((getattr(x, "owned_by", None) for x in page.data), None))
+        except (openai.APIError, httpx.HTTPError):
+            self.engine = "openai"
+
     async def check(self) -> None:
         """Every member must be reachable with the key; the model must be among those served."""
         reachable, problems = [], []
@@ -295,6 +307,8 @@ class OpenAIBackend:
                 m.down_until = time.monotonic() + DOWN_FOR_S
                 problems.append(f"{m.label} is unreachable ({type(e.__cause__ or e).__name__})")
                 continue
+            if self.engine is None:
+                self.engine = detect_engine(next((getattr(x, "owned_by", None) for x in page.data), None))
             if served and self.model not in served:
                 raise BackendError(
                     f"{m.label} does not serve model {self.model!r}; it serves: {', '.join(served[:20])}. "

@@ -62,7 +62,8 @@ class RunConfig:
                    concurrency: int | None = None, out: Path = Path("outputs"), run_id: str | None = None,
                    shard: str | None = None, no_cache: bool = False, wait: bool = False,
                    embedder: str | None = None, checkpoint: Path | None = None, epochs: float | None = None,
-                   ablate: str = "none", device: str | None = None, sets: list[str] | None = None) -> RunConfig:
+                   ablate: str = "none", device: str | None = None, sets: list[str] | None = None,
+                   decoding: dict[str, Any] | None = None) -> RunConfig:
         """The CLI's flags (None = not given), validated against the registries, into one RunConfig."""
         from dpbench.llm import BACKENDS
         from dpbench.methods import METHODS
@@ -89,6 +90,9 @@ class RunConfig:
             overrides["dep.epochs"] = epochs
         if embedder is not None:
             overrides["dep.embedder" if method == "dep" else "dpl.embedder"] = embedder
+        for name, value in (decoding or {}).items():  # --repetition-penalty etc.: they change outputs
+            if value not in (None, [], ()):
+                overrides[f"generation.{name}"] = list(value) if name == "stop" else value
         overrides.update(parse_sets(sets))
         return cls(method=method, data=Path(data), recipe=load_recipe(recipe, overrides=overrides or None),
                    split=split, limit=limit, backend=backend, model=model, base_urls=tuple(base_url or ()),

@@ -99,6 +99,11 @@ async def run_prompt_method_async(cfg: RunConfig, console=None, *, backend: Back
             ctx = MethodContext(llm=llm, recipe=cfg.recipe)
             try:
                 await backend.check()
+                fields = getattr(backend, "request_fields", None)
+                if fields is not None:  # exactly what each request sends (refuses controls the engine lacks)
+                    store.spec.backend_args = {**store.spec.backend_args, "engine": getattr(backend, "engine", None)
+                                               or backend.name, "request": fields(llm.sampling)}
+                    store.write_manifest()
                 if method.uses_embedder(cfg.recipe):
                     ctx.embedder = embedder or build_embedder(cfg)
                 with progress:

@@ -95,6 +95,7 @@ class FaultProxy:
         self.plan = plan or FaultPlan()
         self.stats: Counter[str] = Counter()
         self.auth_headers: set[str] = set()
+        self.chat_bodies: list[dict] = []  # the JSON body of every chat request received
         self._rng = random.Random(self.plan.seed)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="fault-proxy")
@@ -144,6 +145,10 @@ class FaultProxy:
         if not (req.method == "POST" and req.path.endswith("/chat/completions")):
             return None
         self.stats["received_chat"] += 1
+        try:
+            self.chat_bodies.append(json.loads(req.body or b"{}"))
+        except ValueError:
+            self.chat_bodies.append({})
         if self.plan.always:
             return self.plan.always
         x, acc = self._rng.random(), 0.0

@@ -78,9 +78,9 @@ def test_empty_and_cut():
 
 def test_measures_by_hand():
     assert words("It's GREAT, really.") == ["it's", "great", "really"]
-    assert rep_n("a b c d a b c d".split(), 4) == pytest.approx(1 - 4 / 5)
-    out = "one two three four five six seven eight nine ten eleven twelve".split()
-    prompt = "zero one two three four five six seven eight nine ten".split()
+    assert rep_n(["a", "b", "c", "d", "a", "b", "c", "d"], 4) == pytest.approx(1 - 4 / 5)
+    out = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+    prompt = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
     assert copied_share(out, prompt, n=10) == pytest.approx(10 / 12)
 
 

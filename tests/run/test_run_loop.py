@@ -22,7 +22,8 @@ def test_complete_run_writes_contract(make_cfg, quiet, response_cache):
     assert m["run_id"] == run_dir.name and m["status"] == "complete" and m["n_done"] == 12 and m["n_errors"] == 0
     assert m["usage"]["requests"] == 12 == len(backend.requests) and m["usage"]["cached"] == 0
     assert m["n_expected"] == m["n_expected_all"] == 12 and m["benchmark_fingerprint"] == "tiny-fingerprint"
-    assert m["sampling"] == {"temperature": 0.0, "top_p": 1.0, "max_tokens": 96, "seed": 42}
+    assert m["sampling"] == {"temperature": 0.0, "top_p": 1.0, "max_tokens": 96, "seed": 42, "repetition_penalty": 1.0,
+                             "frequency_penalty": 0.0, "presence_penalty": 0.0, "no_repeat_ngram_size": 0, "stop": []}
     assert m["prompt_hash"] and m["recipe_hash"] and m["method_settings"]["rag"]["k"] == 4
     assert backend.checks == 1 and backend.closed
     for r in lines:
