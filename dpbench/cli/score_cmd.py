@@ -18,7 +18,8 @@ def split_list(text: str | None) -> tuple[str, ...] | None:
 @app.command("score")
 def score(
     paths: list[Path] = typer.Argument(None, help="Run directories, or folders of them (default: outputs/)."),
-    baseline: str = typer.Option(None, "--baseline", help="Method to test every run against (paired test)."),
+    baseline: str = typer.Option(None, "--baseline", help="Method to test every run against (paired test); "
+                                 "default nonpersonal when such a run is present; `none` for no tests."),
     metrics: str = typer.Option(None, "--metrics", help="Comma list: rouge,meteor,bleu,bertscore,judge."),
     stemmer: bool = typer.Option(None, "--stemmer/--no-stemmer", help="Porter stemmer in ROUGE (papers: off)."),
     bertscore_model: str = typer.Option(None, "--bertscore-model", help="minilm-l6 (packaged) or any model id/path."),
@@ -67,9 +68,12 @@ def score(
     cfg = ScoreConfig.from_recipe(
         recipe_score, metrics=chosen, stemmer=stemmer, bertscore_model=bertscore_model,
         bertscore_layer=bertscore_layer, device=device, meteor_without_wordnet=meteor_without_wordnet or None,
-        baseline=baseline, data=data, out=out, formats=formats, bootstrap_resamples=resamples,
+        baseline=None if baseline == "none" else baseline, data=data, out=out, formats=formats,
+        bootstrap_resamples=resamples,
         bootstrap_seed=seed, judge=judge, workers=workers,
     )
+    if baseline == "none":
+        cfg = cfg.with_(default_baseline=None)
     if judge is not None and "judge" not in cfg.metrics:
         cfg = cfg.with_(metrics=(*cfg.metrics, "judge"))
     if "judge" in cfg.metrics and cfg.judge is None:

@@ -40,6 +40,7 @@ class ScoreConfig:
     bootstrap_seed: int = 0
     ci: float = 0.95
     baseline: str | None = None  # method name whose runs the others are tested against
+    default_baseline: str | None = "nonpersonal"  # used when `baseline` is None and such a run is present
     data: Path | None = None  # overrides manifest.data_path
     out: Path | None = None  # where leaderboard.* go (None = the scanned folder, or the runs' parent)
     formats: tuple[str, ...] = DEFAULT_FORMATS

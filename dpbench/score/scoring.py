@@ -124,10 +124,15 @@ def score_one(run: LoadedRun, cfg: ScoreConfig) -> RunResult:
 
 
 def pick_baseline(results: list[RunResult], method: str, target: RunResult) -> RunResult | None:
-    """The baseline method's run on the same benchmark and split; same model preferred."""
+    """The baseline method's run on the same benchmark and split; among several, the one with the same
+    setup (weights, decoding, examples), then the same model name."""
+    from dpbench.leaderboard.board import run_setup
+
     same = [r for r in results if r.record.method == method and r.record.split == target.record.split
             and r.record.benchmark_fingerprint == target.record.benchmark_fingerprint]
-    same.sort(key=lambda r: (r.record.model != target.record.model, r.record.run_id))
+    setup = run_setup(target.run.spec, target.run.example_ids)
+    same.sort(key=lambda r: (run_setup(r.run.spec, r.run.example_ids) != setup, r.record.model != target.record.model,
+                             r.record.run_id))
     return same[0] if same else None
 
 
@@ -224,6 +229,11 @@ def score_runs(paths: list[Path], cfg: ScoreConfig | None = None, console=None):
     if not results:
         listing = "\n  ".join(str(p) for p in problems) or "no run directories found"
         raise DpbenchError(f"nothing to score under {', '.join(map(str, paths))}:\n  {listing}")
+    if cfg.baseline is None and cfg.default_baseline in {r.record.method for r in results}:
+        cfg = cfg.with_(baseline=cfg.default_baseline)  # `dpbench score outputs/` tests against nonpersonal
+        if console is not None:
+            console.print(f"paired tests against {cfg.baseline!r} (the default baseline; --baseline none for none)",
+                          highlight=False)
     warnings = attach_paired_tests(results, cfg)
     if cfg.write_files:
         for res in results:

@@ -227,3 +227,28 @@ def test_health_rates_flags_intermediates_and_fallbacks_are_exact(tmp_path, benc
     row = board.groups[0].rows[0]
     assert row.unhealthy and "50% of outputs are degenerate (loop 25%, echo 25%)" in row.health["reason"]
     assert "unhealthy" in read_json(run / "scores.json")["flags"]
+
+
+def test_default_baseline_and_runs_that_differ_in_more_than_the_method(tmp_path, bench):
+    from dpbench.schema import RunSpec
+
+    out = tmp_path / "outputs"
+    make_run(out / "np", bench, dict.fromkeys(REFS, "Nice product."), method="nonpersonal")
+    make_run(out / "rag", bench, GOOD, method="rag")
+    dep = make_run(out / "dep", bench, GOOD, method="dep")
+    spec = RunSpec.model_validate_json((dep / "manifest.json").read_text())
+    spec.recipe = {"generation": {"max_tokens": 64, "temperature": 0.0, "concurrency": 1}}
+    spec.model_file = {"name": "smollm2-135m", "format": "safetensors", "quantization": "none (float32)"}
+    (dep / "manifest.json").write_text(spec.model_dump_json())
+    board = score_runs([out], FAST.with_(formats=("md", "json")))  # no --baseline given
+    assert board.baseline == "nonpersonal"
+    rows = {r.method: r for r in board.groups[0].rows}
+    assert rows["nonpersonal"].is_baseline and rows["rag"].cells["rouge1"].p_value is not None
+    assert rows["rag"].cells["rouge1"].comparable and "†" not in rows["rag"].cells["rouge1"].marker
+    assert not rows["dep"].cells["rouge1"].comparable and rows["dep"].cells["rouge1"].marker.endswith("†")
+    diffs = board.groups[0].differences
+    assert any(d.startswith("generation.max_tokens: 64 (dep)") for d in diffs), diffs
+    assert any(d.startswith("weights: ") and "safetensors" in d for d in diffs), diffs
+    assert "these runs differ in more than the method" in (out / "leaderboard.md").read_text()
+    none = score_runs([out], FAST.with_(formats=("json",), default_baseline=None))
+    assert none.baseline is None and all(c.p_value is None for r in none.groups[0].rows for c in r.cells.values())
