@@ -40,6 +40,8 @@ def score(
     seed: int = typer.Option(None, "--seed", help="Seed of the resampling (default 0)."),
     recipe: str = typer.Option(None, "--recipe", help="Take defaults from this recipe's score section."),
     workers: int = typer.Option(None, "--workers", help="Processes for ROUGE/METEOR/BLEU (default: one per core)."),
+    reference: list[str] = typer.Option(None, "--reference", help="Published numbers to show beside ours, per "
+                                        "category: dep-2025, dpl-2025 (repeatable; never used in tests)."),
 ) -> None:
     """Score runs: ROUGE/METEOR/BLEU/BERTScore(/judge) with settings, 95% CIs, paired tests, leaderboards."""
     from rich.console import Console
@@ -53,6 +55,11 @@ def score(
     formats = split_list(fmt)
     for f in formats or ():
         FORMATS.check_name(f, "--format")
+    from dpbench.leaderboard.published import reference_names
+
+    for r in [x for r in reference or () for x in split_list(r)]:
+        if r not in reference_names():
+            raise DpbenchError(f"--reference {r!r}: choose from {', '.join(reference_names())}")
     chosen = parse_metrics(metrics) if metrics else None
     judge = None
     if judge_model:
@@ -71,6 +78,7 @@ def score(
         baseline=None if baseline == "none" else baseline, data=data, out=out, formats=formats,
         bootstrap_resamples=resamples,
         bootstrap_seed=seed, judge=judge, workers=workers,
+        references=tuple(x for r in reference or () for x in split_list(r)) or None,
     )
     if baseline == "none":
         cfg = cfg.with_(default_baseline=None)

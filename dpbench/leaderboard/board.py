@@ -120,6 +120,7 @@ class Group:
     split: str
     rows: list[Row]
     differences: list[str] = field(default_factory=list)  # setup keys on which the runs differ
+    paper: Any = None  # leaderboard.paper.PaperTable: per category, when there are several or references
 
     @property
     def title(self) -> str:
@@ -138,7 +139,16 @@ class Leaderboard:
     files: dict[str, Path] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        papers = [g.paper for g in self.groups]
+        for g in self.groups:
+            g.paper = None
+        try:
+            d = asdict(self)
+        finally:
+            for g, p in zip(self.groups, papers):
+                g.paper = p
+        for gd, p in zip(d["groups"], papers):
+            gd["paper"] = p.to_dict() if p is not None else None
         d["files"] = {k: str(v) for k, v in self.files.items()}
         d["metric_specs"] = {m: asdict(SPECS[m]) for m in self.metrics}
         return d
@@ -150,6 +160,7 @@ def build_leaderboard(results, cfg: ScoreConfig, problems: list[str] | None = No
     names = [m for m in SPECS if any(m in r.columns for r in results)]
     settings: dict[str, list[dict[str, Any]]] = {}
     groups: dict[tuple[str, str], Group] = {}
+    members: dict[tuple[str, str], list] = {}
     all_warnings = list(warnings or [])
     for res in results:
         rec = res.record
@@ -172,18 +183,34 @@ def build_leaderboard(results, cfg: ScoreConfig, problems: list[str] | None = No
                   setup=run_setup(res.run.spec, res.run.example_ids))
         key = (rec.benchmark_fingerprint, rec.split)
         groups.setdefault(key, Group(res.run.benchmark, rec.benchmark_fingerprint, rec.split, [])).rows.append(row)
+        members.setdefault(key, []).append(res)
         all_warnings.extend(rec.warnings)
     for g in groups.values():
         label_duplicates(g.rows)
         g.rows.sort(key=lambda r: (not r.is_baseline, r.method, r.variant, r.model, r.run_id))
         g.differences = setup_differences(g.rows)
         mark_incomparable(g.rows)
+    for key, g in groups.items():
+        g.paper = paper_table_of(g, members[key], cfg)
     stats = {"ci": cfg.ci, "bootstrap_resamples": cfg.bootstrap_resamples, "bootstrap_seed": cfg.bootstrap_seed,
              "paired_test": "approximate randomization (two-sided)" if cfg.baseline else None,
              "missing_examples": "scored as empty predictions; coverage = with a prediction / expected",
              "health_threshold": cfg.health_threshold}
     ordered = sorted(groups.values(), key=lambda g: (g.benchmark, g.split))
     return Leaderboard(ordered, names, settings, stats, cfg.baseline, list(problems or []), all_warnings)
+
+
+def paper_table_of(group: Group, results: list, cfg: ScoreConfig):
+    """The per-category paper layout, when the benchmark holds several categories or references are asked."""
+    from dpbench.leaderboard.paper import build_paper_table
+    from dpbench.leaderboard.published import load_references
+
+    cats = {c for r in results for c in r.run.categories if c}
+    if len(cats) < 2 and not cfg.references:
+        return None
+    labels = {r.run_id: r.method + (f" [{r.variant}]" if r.variant else "") for r in group.rows}
+    refs = load_references(cfg.references, cats) if cfg.references else []
+    return build_paper_table(results, labels, cfg, group.benchmark, group.split, refs)
 
 
 def mark_incomparable(rows: list[Row]) -> None:

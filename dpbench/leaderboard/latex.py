@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from dpbench.leaderboard.board import Leaderboard, Row
+from dpbench.leaderboard.escape import latex_escape
 from dpbench.leaderboard.text import format_value, row_label
 from dpbench.metrics import SPECS
-
-
-def latex_escape(text: str) -> str:
-    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-    return "".join(table.get(ch, ch) for ch in text)
 
 
 def latex_cell(metric: str, row: Row) -> str:
@@ -50,4 +45,8 @@ def render(board: Leaderboard) -> str:
                      rf"{board.statistics.get('health_threshold', 0.1):.0%} of its outputs are empty, loops or "
                      r"prompt echoes, so its scores measure decoding failure.").replace("%", r"\%")
         out += [rf"\caption{{{note}}}", r"\end{table}", ""]
+        if g.paper is not None:
+            from dpbench.leaderboard.paper import to_latex
+
+            out.append(to_latex(g.paper))
     return "\n".join(out)

@@ -7,6 +7,7 @@ Markdown's own markup characters are backslash-escaped."""
 from __future__ import annotations
 
 from dpbench.leaderboard.board import Leaderboard
+from dpbench.leaderboard.escape import md_escape
 from dpbench.leaderboard.text import (
     HEALTH_KEYS,
     HEALTH_NOTE,
@@ -17,13 +18,6 @@ from dpbench.leaderboard.text import (
     health_cells,
 )
 from dpbench.metrics import SPECS
-
-_MD_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]()#!|~"} | {"<": "&lt;", ">": "&gt;", "&": "&amp;"})
-
-
-def md_escape(text: object) -> str:
-    """Literal text in a Markdown table cell or list item."""
-    return " ".join(str(text).split()).translate(_MD_SPECIAL)
 
 
 def md_label(row) -> str:
@@ -47,6 +41,10 @@ def render(board: Leaderboard) -> str:
                                           *cells]) + " |")  # cells: our own numbers and markers
         out.append("")
         out += [f"- {md_escape(n)}" for n in group_notes(g)] + ([""] if group_notes(g) else [])
+        if g.paper is not None:
+            from dpbench.leaderboard.paper import to_markdown
+
+            out += [to_markdown(g.paper)]
     out += ["### Settings", ""] + [f"- {md_escape(line)}" for line in footer_lines(board)]
     out.append(f"- {md_escape(HEALTH_NOTE)}")
     if board.problems:

@@ -48,6 +48,7 @@ class ScoreConfig:
     workers: int = 0  # processes for ROUGE/METEOR/BLEU over large runs (0 = one per core, ≥1000 pairs each)
     judge: JudgeConfig | None = None
     health_threshold: float = 0.10  # share of degenerate outputs above which a run is flagged unhealthy
+    references: tuple[str, ...] = ()  # published numbers to show beside ours (dpbench/leaderboard/published.toml)
 
     @classmethod
     def from_recipe(cls, recipe_score: Any = None, **overrides: Any) -> ScoreConfig:

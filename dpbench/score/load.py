@@ -62,6 +62,7 @@ class LoadedRun:
     counts: dict[str, int] = field(default_factory=dict)  # malformed, unknown_ids, duplicates
     contexts: list[dict] | None = None  # item title/description, rating, review title (for the judge)
     records: list[PredictionRecord | None] = field(default_factory=list)  # aligned with example_ids
+    categories: list[str] = field(default_factory=list)  # each example's item category, aligned
     run_status: str = "complete"  # the run's effective status (worst over its shards)
 
     @property
@@ -208,6 +209,13 @@ def load_contexts(con, ids: list[str]) -> list[dict]:
     return [by_id.get(i, {}) for i in ids]
 
 
+def load_categories(con, ids: list[str]) -> list[str]:
+    rows = dict(con.execute(
+        """SELECT e.example_id, coalesce(i.category, '') FROM examples e LEFT JOIN items i ON i.item_id = e.item_id
+           WHERE e.example_id IN (SELECT unnest(?::VARCHAR[]))""", [ids]).fetchall())
+    return [rows.get(i, "") for i in ids]
+
+
 def load_run(group: RunGroup, connect, data_override: Path | None = None, with_context: bool = False) -> LoadedRun:
     """Merge shards and align with references. `connect(path)` → (duckdb connection, fingerprint)."""
     from dpbench.errors import DataError
@@ -246,4 +254,5 @@ def load_run(group: RunGroup, connect, data_override: Path | None = None, with_c
     name = data_path.parent.name if data_path.suffix == ".duckdb" else data_path.name
     return LoadedRun(group, name, data_path, ids, preds, [refs[i] or "" for i in ids], status,
                      warnings + pred_warnings, counts, load_contexts(con, ids) if with_context else None,
-                     [records.get(i) for i in ids], run_status)
+                     records=[records.get(i) for i in ids], run_status=run_status,
+                     categories=load_categories(con, ids))

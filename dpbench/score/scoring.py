@@ -202,11 +202,19 @@ def shared_bertscore(loaded: list[LoadedRun], cfg: ScoreConfig):
     return shared_pairs([p for r in loaded for p in r.predictions], [x for r in loaded for x in r.references], cfg)
 
 
-def score_runs(paths: list[Path], cfg: ScoreConfig | None = None, console=None):
-    """Score every run under `paths`; write per-run files and the leaderboard. Returns the Leaderboard.
-    Raises DpbenchError only when nothing at all could be scored."""
-    from dpbench.leaderboard import build_leaderboard, write_leaderboard
+@dataclass
+class Scored:
+    """Every run under the paths, scored (per-run files written), with paired tests attached."""
 
+    results: list[RunResult]
+    problems: list[RunProblem]
+    warnings: list[str]
+    cfg: ScoreConfig  # with the baseline actually used
+
+
+def score_results(paths: list[Path], cfg: ScoreConfig | None = None, console=None) -> Scored:
+    """Load, score and test every run under `paths`, writing scores.json + example_scores.jsonl per run.
+    Raises DpbenchError only when nothing at all could be scored."""
     cfg = cfg or ScoreConfig()
     groups, problems = discover_runs([Path(p) for p in paths])
     connect, close = open_benchmarks()
@@ -238,7 +246,17 @@ def score_runs(paths: list[Path], cfg: ScoreConfig | None = None, console=None):
     if cfg.write_files:
         for res in results:
             write_run_files(res)
-    board = build_leaderboard(results, cfg, problems=[str(p) for p in problems], warnings=warnings)
+    return Scored(results, problems, warnings, cfg)
+
+
+def score_runs(paths: list[Path], cfg: ScoreConfig | None = None, console=None):
+    """Score every run under `paths`; write per-run files and the leaderboard. Returns the Leaderboard."""
+    from dpbench.leaderboard import build_leaderboard, write_leaderboard
+
+    scored = score_results(paths, cfg, console)
+    cfg = scored.cfg
+    board = build_leaderboard(scored.results, cfg, problems=[str(p) for p in scored.problems],
+                              warnings=scored.warnings)
     if cfg.write_files:
-        board.files = write_leaderboard(board, leaderboard_dir(paths, cfg, results), cfg.formats)
+        board.files = write_leaderboard(board, leaderboard_dir(paths, cfg, scored.results), cfg.formats)
     return board
