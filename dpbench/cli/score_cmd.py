@@ -57,9 +57,10 @@ def score(
         FORMATS.check_name(f, "--format")
     from dpbench.leaderboard.published import reference_names
 
-    for r in [x for r in reference or () for x in split_list(r)]:
-        if r not in reference_names():
-            raise DpbenchError(f"--reference {r!r}: choose from {', '.join(reference_names())}")
+    references = tuple(name for item in reference or () for name in split_list(item))
+    for name in references:
+        if name not in reference_names():
+            raise DpbenchError(f"--reference {name!r}: choose from {', '.join(reference_names())}")
     chosen = parse_metrics(metrics) if metrics else None
     judge = None
     if judge_model:
@@ -78,7 +79,7 @@ def score(
         baseline=None if baseline == "none" else baseline, data=data, out=out, formats=formats,
         bootstrap_resamples=resamples,
         bootstrap_seed=seed, judge=judge, workers=workers,
-        references=tuple(x for r in reference or () for x in split_list(r)) or None,
+        references=references or None,
     )
     if baseline == "none":
         cfg = cfg.with_(default_baseline=None)
