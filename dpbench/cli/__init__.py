@@ -17,6 +17,7 @@ def _register() -> None:
         cache_cmd,
         data_cmds,
         doctor_cmd,
+        experiment_cmd,
         quickstart_cmd,
         run_cmd,
         score_cmd,
