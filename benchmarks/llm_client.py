@@ -9,6 +9,10 @@
    first (as a finished run leaves it), then the 1,000 calls are timed against a counting proxy in
    front of the real server, which must see zero requests.
 3. The local (transformers) backend's completion tokens/s at batch 1 vs batch 8.
+4. `--engines DATA`: every engine on the quickstart's token mix (benchmarks/engine_mix.py): llama.cpp
+   through xllamacpp at its best slot setting, transformers fp32 and bf16, each engine driven bare (its
+   ceiling) beside dpbench's achieved rate through `LLM.chat`, as ratios; and how often bf16's greedy
+   outputs equal fp32's on those val prompts.
 """
 
 from __future__ import annotations
@@ -150,7 +154,18 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
     ap.add_argument("--skip-local", action="store_true")
+    ap.add_argument("--engines", type=Path, default=None, metavar="DATA",
+                    help="only the engine comparison, on this benchmark's val split (e.g. data/sample)")
+    ap.add_argument("--engine-prompts", type=int, default=24)
     a = ap.parse_args()
+    if a.engines is not None:
+        from benchmarks.engine_mix import bench_engines, print_engines
+
+        fig = bench_engines(a.engines, a.engine_prompts)
+        print_engines(fig)
+        if a.json:
+            a.json.write_text(json.dumps(fig, indent=2))
+        return
     per_level = {1: 4, 4: 8, 8: 16} if a.quick else {1: 8, 4: 16, 8: 24}
     figures: dict = {"cpu_count": os.cpu_count(), "load_avg_start": os.getloadavg()}
     print("server: dpbench serve smollm2-135m, 8 slots", flush=True)

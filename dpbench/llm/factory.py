@@ -20,6 +20,7 @@ class BackendSettings:
     call_timeout_s: float | None = None  # openai: all attempts of one call together (None = no limit)
     max_retries: int = 6  # openai: retries after the first attempt (llm/retry.py)
     device: str | None = None  # local only (a server picks its own device)
+    dtype: str | None = None  # local only: None/"float32", "bfloat16" or "auto" (bf16 where native)
 
 
 def make_backend(kind: str, settings: BackendSettings | str | None = None, /, **kw) -> Backend:

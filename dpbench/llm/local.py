@@ -50,10 +50,13 @@ class LocalBackend:
     name = "local"
 
     def __init__(self, model: str = DEFAULT_MODEL, *, device: str | None = None, max_batch: int = 8,
-                 batch_window_s: float = 0.01, loaded: tuple[Any, Any] | None = None):
-        """`loaded` = (model, tokenizer) already in memory (tests use a tiny random model)."""
+                 batch_window_s: float = 0.01, loaded: tuple[Any, Any] | None = None, dtype: str | None = None):
+        """`loaded` = (model, tokenizer) already in memory (tests use a tiny random model). `dtype`:
+        None/"float32" (exact default on CPU), "bfloat16", or "auto" (bf16 where the device has native
+        bf16 arithmetic, else fp32); it is part of the identity, so fp32 and bf16 never share cache entries."""
         self.model_name = model
         self.device = device
+        self.dtype = resolve_local_dtype(dtype, device)
         self.max_batch = max(1, max_batch)
         self.max_concurrency = self.max_batch  # the LLM wrapper lets this many in: full batches
         self.batch_window_s = batch_window_s
@@ -65,7 +68,10 @@ class LocalBackend:
         self.batch_sizes: list[int] = []  # observed micro-batch sizes (for tests and benchmarks)
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": "local", "model": self.model_name}
+        ident = {"backend": "local", "model": self.model_name}
+        if self.dtype not in (None, "float32"):
+            ident["dtype"] = self.dtype
+        return ident
 
     def request_fields(self, sampling) -> dict[str, Any]:
         from dpbench.llm.decoding import transformers_fields
@@ -77,7 +83,7 @@ class LocalBackend:
             if self._loaded is None:
                 from dpbench.models import load_causal_lm
 
-                self._loaded = load_causal_lm(self.model_name, device=self.device)
+                self._loaded = load_causal_lm(self.model_name, device=self.device, dtype=self.dtype)
             model, tok = self._loaded
             if tok.pad_token_id is None:
                 tok.pad_token = tok.eos_token
@@ -179,13 +185,28 @@ class LocalBackend:
         self._worker = None
 
 
+def resolve_local_dtype(dtype: str | None, device: str | None) -> str | None:
+    """None keeps load_causal_lm's default (bf16 on CUDA, fp32 on CPU); "auto" picks bf16 only where it
+    is native (a CPU without AVX512-BF16/AMX emulates it, slower than fp32)."""
+    if dtype in (None, "float32", "bfloat16"):
+        return dtype
+    if dtype != "auto":
+        from dpbench.errors import BackendError
+
+        raise BackendError(f"--dtype {dtype!r}: choose auto, float32 or bfloat16")
+    from dpbench.llm.precision import bf16_supported
+
+    return "bfloat16" if bf16_supported(device or "cpu") else "float32"
+
+
 def make_local_backend(settings) -> LocalBackend:
     """BACKENDS["local"]: transformers in-process; `concurrency` = the largest micro-batch."""
     from dpbench.errors import BackendError
 
     if settings.base_urls:
         raise BackendError("--base-url applies to the openai backend only (use --backend openai)")
-    return LocalBackend(settings.model or DEFAULT_MODEL, device=settings.device, max_batch=settings.concurrency)
+    return LocalBackend(settings.model or DEFAULT_MODEL, device=settings.device, max_batch=settings.concurrency,
+                        dtype=settings.dtype)
 
 
 def stop_token_ids(model, tok) -> set[int]:
