@@ -1,9 +1,9 @@
-"""`dpbench build-data`: raw review files → data/NAME/benchmark.duckdb (SPEC §2, ARCHITECTURE contracts).
+"""`dpbench build-data`: raw review files → data/NAME/benchmark.duckdb (docs/benchmark.md).
 
 Flow: resolve sources → stage lines (sources.py, stage.py) → filters (filters.py) → targets, examples,
 history → peers view (peers.py) → build_info with a content fingerprint → exports. Everything is built
 into a temporary database next to the target and renamed only when complete, so a failed build never
-leaves a half-built benchmark behind.
+leaves a half-built benchmark behind (nor the output folder, when the build created it).
 """
 
 from __future__ import annotations
@@ -12,16 +12,18 @@ import hashlib
 import json
 import os
 import shutil
-import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from dpbench.data import filters, peers
-from dpbench.data.report import BuildReport
+from dpbench.data import filters, peers, targets
+from dpbench.data.diagnose import explain_empty
+from dpbench.data.markup import repair_metadata, summarize_repairs
+from dpbench.data.report import BuildReport, PhaseTimer
 from dpbench.data.sources import RawFile, describe_file, scan_dir
+from dpbench.data.sqltext import dict_rows, sql_literal
 from dpbench.data.stage import (
     mark_cross_file_rejects,
     raise_first_reject,
@@ -66,11 +68,16 @@ def resolve_sources(
                 raise DataError(f"--source {src}: no such file or directory (use sample, hub, or a path)")
     files = [describe_file(p, schema) for p in sorted(set(paths), key=lambda q: (q.name, str(q)))]
     if categories:
-        files = [f for f in files if f.category in categories]
-        missing = sorted(set(categories) - {f.category for f in files if f.kind == "reviews"})
+        found = sorted({f.category for f in files if f.kind == "reviews"})
+        missing = [c for c in categories if c not in found]
         if missing:
-            raise DataError(f"no review files for categor{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} "
-                            f"in the given sources (found: {', '.join(sorted({f.category for f in files})) or 'none'})")
+            hint = (f"; to build what is there, pass --categories {','.join(found)}" if found else
+                    "; add {Category}.jsonl(.gz) review files")
+            raise DataError(
+                f"no review files for categor{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} in the given "
+                f"sources (review files found for: {', '.join(found) or 'none'}; the recipe's data.categories or "
+                f"--categories ask for {', '.join(categories)}){hint}")
+        files = [f for f in files if f.category in categories]
     if not any(f.kind == "reviews" for f in files):
         raise DataError("the sources hold no review files (only metadata); add {Category}.jsonl(.gz) files")
     return files
@@ -90,11 +97,11 @@ def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
     con.execute(f"ATTACH ':memory:' AS {WORK_DB} (COMPRESS)")
     con.execute(f"USE {WORK_DB}")
     spill.mkdir(parents=True, exist_ok=True)
-    con.execute(f"ATTACH '{spill / 'texts.duckdb'}' AS {TEXTS_DB}")
+    con.execute(f"ATTACH {sql_literal(spill / 'texts.duckdb')} AS {TEXTS_DB}")
     con.execute(f"SET search_path = '{WORK_DB}.main,{TEXTS_DB}.main'")
     con.execute("SET enable_progress_bar = false")
     set_memory(con, recipe.data.duckdb_memory_limit)
-    con.execute(f"SET temp_directory = '{spill}'")
+    con.execute(f"SET temp_directory = {sql_literal(spill)}")
     con.execute("SET preserve_insertion_order = false")
     if recipe.data.duckdb_threads:
         con.execute(f"SET threads = {int(recipe.data.duckdb_threads)}")
@@ -104,15 +111,15 @@ def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
 def set_memory(con: duckdb.DuckDBPyConnection, limit: str) -> None:
     """DuckDB's memory limit, with its blocks from one reserved pool of that size: a 5M build spent
     ~25 s of system time mapping and unmapping blocks without it (older DuckDB has no such setting)."""
-    con.execute(f"SET memory_limit = '{limit}'")
+    con.execute(f"SET memory_limit = {sql_literal(limit)}")  # a size, checked by the recipe model
     with suppress(duckdb.Error):
-        con.execute(f"SET block_allocator_memory = '{limit}'")
+        con.execute(f"SET block_allocator_memory = {sql_literal(limit)}")
 
 
 def attach_output(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Make the database file the default for new tables, so the public tables are written once,
     straight to disk; the work tables stay in memory and are still found by name."""
-    con.execute(f"ATTACH '{path}' AS bench")
+    con.execute(f"ATTACH {sql_literal(path)} AS bench")
     con.execute("USE bench")
     con.execute(f"SET search_path = 'bench.main,{WORK_DB}.main,{TEXTS_DB}.main'")
 
@@ -228,21 +235,29 @@ def build_benchmark(
     exports: tuple[str, ...] | list[str] = (),
     schema: str | None = None,
     console=None,
+    overrides: dict[str, Any] | None = None,
 ) -> BuildReport:
-    """Build out/benchmark.duckdb (+ build_report.json, exports) from raw sources with a recipe."""
-    from dpbench import __version__
-
-    t0 = time.perf_counter()
+    """Build out/benchmark.duckdb (+ build_report.json, exports) from raw sources with a recipe.
+    overrides: the CLI overrides the recipe was resolved with (recorded beside it in build_info)."""
     out = Path(out)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    d = recipe.data
     try:
-        files = resolve_sources(sources, out, list(d.categories), schema)
+        return run_build(sources, recipe, out, strict=strict, exports=exports, schema=schema, console=console,
+                         overrides=overrides)
     except BaseException:
-        if created and not any(out.iterdir()):
-            out.rmdir()
+        if created:  # everything in it is this build's (raw sample files, spill, a partial export)
+            shutil.rmtree(out, ignore_errors=True)
         raise
+
+
+def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, console, overrides) -> BuildReport:
+    from dpbench import __version__
+
+    timer = PhaseTimer()
+    d = recipe.data
+    with timer.phase("resolve sources"):
+        files = resolve_sources(sources, out, list(d.categories), schema)
     final = out / "benchmark.duckdb"
     remove_stale_build_files(out)
     tmp = out / f".benchmark.duckdb.building-{os.getpid()}"
@@ -256,47 +271,62 @@ def build_benchmark(
     try:
         con = connect_build(spill, recipe)
         try:
-            staged = stage_files(con, files, strict=strict, progress=say, texts_db=TEXTS_DB)
-            mark_cross_file_rejects(con, d.require_metadata)
-            if strict:
-                raise_first_reject(con, files, "stage_reviews")
-                raise_first_reject(con, files, "stage_meta")
-            report.files = [dict(zip(("name", "kind", "category", "schema", "sha256", "bytes", "lines"), r))
-                            for r in con.execute("SELECT name, kind, category, schema, sha256, bytes, lines FROM files ORDER BY file_id").fetchall()]
-            report.rejects = summarize_rejects(con)
-            n_ok = con.execute("SELECT count(*) FROM stage_reviews WHERE reason IS NULL").fetchone()[0]
-            n_raw = con.execute("SELECT count(*) FROM stage_reviews").fetchone()[0]
-            report.add_step({"step": "raw review lines", "rows": int(n_raw), "users": None, "items": None})
-            report.add_step(filters.count_step(con, "clean reviews", "(SELECT * FROM stage_reviews WHERE reason IS NULL)"))
+            with timer.phase("read + parse files"):
+                staged = stage_files(con, files, strict=strict, progress=say, texts_db=TEXTS_DB)
+            with timer.phase("metadata markup"):
+                if d.strip_markup:
+                    repair_metadata(con)
+                report.repairs = summarize_repairs(con)
+            with timer.phase("duplicates across files"):
+                mark_cross_file_rejects(con, d.require_metadata)
+                if strict:
+                    raise_first_reject(con, files, "stage_reviews")
+                    raise_first_reject(con, files, "stage_meta")
+            report.files = dict_rows(con, "SELECT name, kind, category, schema, sha256, bytes, lines FROM files "
+                                          "ORDER BY file_id")
+            report.notes = release_notes(report.files, d)
+            with timer.phase("reject summary"):
+                report.rejects = summarize_rejects(con)
+                n_ok = con.execute("SELECT count(*) FROM stage_reviews WHERE reason IS NULL").fetchone()[0]
+                n_raw = con.execute("SELECT count(*) FROM stage_reviews").fetchone()[0]
+                report.add_step({"step": "raw review lines", "rows": int(n_raw), "users": None, "items": None})
+                report.add_step(filters.count_step(con, "clean reviews",
+                                                   "(SELECT * FROM stage_reviews WHERE reason IS NULL)"))
             if n_ok == 0:
                 raise DataError(no_usable_rows_message(files, report.rejects))
             say("filtering")
-            report.loops = filters.run_filters(con, d, report.add_step)
-            report.loops["profile_loop_passes"] = filters.assign_targets(con, d, report.add_step)
+            with timer.phase("filters + core loop + dedup"):
+                report.loops = filters.run_filters(con, d, report.add_step)
+            with timer.phase("targets + profile loop"):
+                report.loops["profile_loop_passes"] = targets.assign_targets(con, d, report.add_step)
             n_users = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
             if n_users == 0:
-                raise DataError(
-                    f"no user survived recipe {recipe.name!r} ({len(files)} files, {n_ok} clean reviews); the "
-                    "per-step counts were: " + "; ".join(f"{s['step']}: {s['rows']}" for s in report.steps)
-                    + ". Relax the thresholds (e.g. data.user_min_reviews, data.item_min_users) or use more data."
-                )
+                raise DataError(explain_empty(con, d, recipe.name, report.steps)
+                                + (" Notes: " + " ".join(report.notes) if report.notes else ""))
             say("writing tables")
             attach_output(con, tmp)
-            create_public_tables(con, d.n_targets)
-            peers.create_history(con)
-            drop_work_tables(con, _WORK_TABLES)
-            report.counts = collect_counts(con)
-            report.peers = peers.peer_stats(con)
-            report.fingerprint = compute_fingerprint(con)
-            report.seconds = round(time.perf_counter() - t0, 2)
+            with timer.phase("reviews, items, examples tables"):
+                create_public_tables(con, d.n_targets)
+            with timer.phase("history + n_peers"):
+                peers.create_history(con)
+                drop_work_tables(con, _WORK_TABLES)
+            with timer.phase("counts, warnings, peer stats"):
+                report.counts = collect_counts(con)
+                report.warnings = collect_warnings(con)
+                report.peers = peers.peer_stats(con)
+            with timer.phase("fingerprint"):
+                report.fingerprint = compute_fingerprint(con)
             write_build_info(con, {
                 "fingerprint": report.fingerprint, "recipe": recipe.to_dict(), "recipe_name": recipe.name,
                 "recipe_hash": recipe.hash(), "data_recipe_hash": recipe.section_hash("data"),
+                "overrides": {k: v for k, v in (overrides or {}).items() if v is not None},
                 "sources": report.files, "counts": report.counts, "steps": report.steps, "loops": report.loops,
-                "rejects": report.rejects, "dpbench_version": __version__, "duckdb_version": duckdb.__version__,
+                "rejects": report.rejects, "repairs": report.repairs, "warnings": report.warnings,
+                "notes": report.notes, "dpbench_version": __version__, "duckdb_version": duckdb.__version__,
                 "lines_read": staged.lines,
             })
-            save_tables(con, tmp, d.max_peers_per_item)
+            with timer.phase("peers view + checkpoint"):
+                save_tables(con, tmp, d.max_peers_per_item)
         finally:
             con.close()
         os.replace(tmp, final)
@@ -311,10 +341,22 @@ def build_benchmark(
     if exports:
         from dpbench.data.export import export_benchmark
 
-        report.exports = {fmt: str(p) for fmt, p in export_benchmark(final, out, exports).items()}
-    report.seconds = round(time.perf_counter() - t0, 2)
+        with timer.phase("exports"):
+            report.exports = {fmt: str(p) for fmt, p in export_benchmark(final, out, exports).items()}
+    report.timings = timer.as_dict()
+    report.seconds = round(timer.total(), 2)
     report.write(out / "build_report.json")
     return report
+
+
+def release_notes(files: list[dict], d) -> list[str]:
+    """Recipe fields that a release cannot apply, said instead of filtered on."""
+    notes = []
+    lacking = [f["name"] for f in files if f["kind"] == "meta" and f["schema"] in filters.RELEASES_WITHOUT_RATING_NUMBER]
+    if d.require_rating_number and lacking:
+        notes.append(f"data.require_rating_number is not applied to {', '.join(lacking)}: the 2018 and 2014 "
+                     "metadata have no rating_number field.")
+    return notes
 
 
 def remove_stale_build_files(out: Path) -> None:
@@ -344,6 +386,13 @@ def collect_counts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         """SELECT category, count(DISTINCT user_id), count(DISTINCT item_id), count(*) FROM reviews
            GROUP BY category ORDER BY category""").fetchall()}
     return counts
+
+
+def collect_warnings(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Counts a researcher should know before putting a model on the benchmark (also `dpbench validate`)."""
+    from dpbench.data.validate import warning_counts
+
+    return warning_counts(con)
 
 
 def no_usable_rows_message(files: list[RawFile], rejects: dict[str, dict]) -> str:

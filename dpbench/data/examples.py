@@ -57,18 +57,38 @@ class Example:
     peers: dict[str, list[Review]] = field(default_factory=dict)
 
 
+BENCHMARK_TABLES = ("reviews", "items", "examples", "history", "peers", "build_info")
+
+
 def benchmark_path(data: str | Path) -> Path:
     """Accept data/NAME or data/NAME/benchmark.duckdb."""
     p = Path(data)
     if p.is_dir():
         p = p / "benchmark.duckdb"
-    if not p.exists():
+    if not p.is_file():
         raise DataError(f"no benchmark at {p}: build one with `dpbench build-data --out {Path(data)}`")
     return p
 
 
-def connect(data: str | Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(benchmark_path(data)), read_only=True)
+def connect(data: str | Path, require_all: bool = True) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a built benchmark; a DataError naming the file when it is not a DuckDB
+    database, holds none of the benchmark tables or (require_all) lacks some of them."""
+    p = benchmark_path(data)
+    try:
+        con = duckdb.connect(str(p), read_only=True)
+        found = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    except duckdb.Error as e:
+        reason = str(e).strip().splitlines()[0][:200]
+        raise DataError(f"{p} is not a readable DuckDB database ({reason}); rebuild it with "
+                        f"`dpbench build-data --out {p.parent}`") from None
+    missing = [t for t in BENCHMARK_TABLES if t not in found]
+    if len(missing) == len(BENCHMARK_TABLES) or (require_all and missing):
+        con.close()
+        what = "holds no dpbench benchmark tables" if len(missing) == len(BENCHMARK_TABLES) else \
+            f"lacks the benchmark tables {', '.join(missing)}"
+        raise DataError(f"{p} is a DuckDB database but {what} (expected {', '.join(BENCHMARK_TABLES)}); "
+                        f"build one with `dpbench build-data --out {p.parent}`")
+    return con
 
 
 def benchmark_fingerprint(con: duckdb.DuckDBPyConnection) -> str:

@@ -1,5 +1,6 @@
 """The recipe's filters in DuckDB SQL: items, reviews, per-user deduplication, the core loop and the
-profile loop (SPEC §2 steps 1-6). Each step records (rows, users, items) for the build report.
+profile loop (docs/benchmark.md, steps 1-4; targets and the profile loop: targets.py). Each step
+records (rows, users, items) for the build report.
 
 Deduplication follows the published pipeline exactly: per user, walk reviews newest first and keep a
 review when neither its item nor its text belongs to a review already KEPT. That walk is sequential,
@@ -16,10 +17,12 @@ from collections.abc import Callable
 
 import duckdb
 
-from dpbench.data.stage import WS_CLASS
+from dpbench.data.stage import META_FIELDS, WS_CLASS
+from dpbench.data.targets import drop_failing_users
 from dpbench.recipes import DataRecipe
 
 Step = dict  # {"step": str, "rows": int, "users": int, "items": int}
+RELEASES_WITHOUT_RATING_NUMBER = tuple(r for r, f in META_FIELDS.items() if f[4] is None)
 
 
 # Whitespace other than the plain space; a run needs rewriting when it holds one of these or 2+ spaces.
@@ -51,22 +54,31 @@ def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: boo
     return {"step": name, "rows": int(rows), "users": None if n_users is None else int(n_users), "items": int(items)}
 
 
+def item_conditions(d: DataRecipe) -> dict[str, str]:
+    """The recipe's item filters as SQL over meta_ok, by the field that sets each one."""
+    chars = "length(description)" if d.desc_length_on == "cleaned" else "raw_desc_chars"
+    conds = {"desc_min_chars": f"{chars} >= {int(d.desc_min_chars)}"}
+    if d.desc_max_chars is not None:
+        conds["desc_max_chars"] = f"{chars} <= {int(d.desc_max_chars)}"
+    if d.require_item_title:
+        conds["require_item_title"] = "coalesce(title, '') <> ''"
+    if d.require_item_categories:
+        conds["require_item_categories"] = "n_categories > 0"
+    if d.require_rating_number:
+        # Releases without the field (2018, 2014) are not filtered on it (the build report says so).
+        lacking = ", ".join(f"'{r}'" for r in RELEASES_WITHOUT_RATING_NUMBER)
+        conds["require_rating_number"] = f"(release IN ({lacking}) OR coalesce(rating_number, 0) <> 0)"
+    return conds
+
+
 def select_items(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
     """meta_ok: clean metadata rows; items_kept: those passing the recipe's item filters (step 1)."""
     con.execute(
-        """CREATE TABLE meta_ok AS SELECT category, item_id, title, description, n_categories, rating_number
+        """CREATE TABLE meta_ok AS SELECT category, item_id, title, description, n_categories, rating_number,
+                  release, raw_desc_chars
            FROM stage_meta WHERE reason IS NULL"""
     )
-    conds = [f"length(description) >= {int(d.desc_min_chars)}"]
-    if d.desc_max_chars is not None:
-        conds.append(f"length(description) <= {int(d.desc_max_chars)}")
-    if d.require_item_title:
-        conds.append("coalesce(title, '') <> ''")
-    if d.require_item_categories:
-        conds.append("n_categories > 0")
-    if d.require_rating_number:
-        conds.append("coalesce(rating_number, 0) <> 0")
-    con.execute(f"CREATE TABLE items_kept AS SELECT * FROM meta_ok WHERE {' AND '.join(conds)}")
+    con.execute(f"CREATE TABLE items_kept AS SELECT * FROM meta_ok WHERE {' AND '.join(item_conditions(d).values())}")
 
 
 def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
@@ -196,38 +208,11 @@ def run_filters(
         note(count_step(con, "normalize + deduplicate per user", "kept", keyed=True))
         passes = run_core_loop(con, d, "kept", count_unique=False)
         note(count_step(con, f"core loop ({passes} passes)", "kept", keyed=True))
+        # The history rules (targets.py) and the core loop, alternated until neither removes a row.
+        rounds = 0
+        while drop_failing_users(con, d, "kept"):
+            rounds += 1
+            passes += run_core_loop(con, d, "kept", count_unique=False)
+        if rounds:
+            note(count_step(con, f"history rules + core loop ({rounds} rounds)", "kept", keyed=True))
     return {"core_loop_passes": passes}
-
-
-def assign_targets(con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]) -> int:
-    """Steps 5-6 into table `seq(review_id, uk, ik, ts, rdesc, n)` (rdesc = 1 for a user's newest
-    review; the profile loop can leave gaps in it); returns profile passes."""
-    nt = int(d.n_targets)
-    con.execute(
-        """CREATE TABLE seq AS SELECT review_id, uk, ik, ts,
-             row_number() OVER (PARTITION BY uk ORDER BY ts DESC, review_id DESC) AS rdesc,
-             count(*) OVER (PARTITION BY uk) AS n FROM kept"""
-    )
-    # A user needs n_targets reviews plus at least one earlier review for the first target's history.
-    con.execute(f"DELETE FROM seq WHERE n <= {nt}")
-    note(count_step(con, f"users with > {nt} reviews (targets: last {nt})", "seq", keyed=True))
-    passes = 0
-    if d.profile_item_min_users > 0 or d.profile_min_reviews > 0:
-        while True:
-            passes += 1
-            users_before = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
-            con.execute(
-                f"""DELETE FROM seq WHERE rdesc > {nt} AND ik NOT IN (
-                      SELECT ik FROM seq WHERE rdesc > {nt} GROUP BY ik
-                      HAVING count(DISTINCT uk) >= {int(d.profile_item_min_users)})"""
-            )
-            con.execute(
-                f"""DELETE FROM seq WHERE uk IN (
-                      SELECT uk FROM seq GROUP BY uk
-                      HAVING count(*) FILTER (WHERE rdesc > {nt}) < {max(int(d.profile_min_reviews), 1)})"""
-            )
-            users_after = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
-            if users_after == users_before:
-                break
-        note(count_step(con, f"profile loop ({passes} passes)", "seq", keyed=True))
-    return passes

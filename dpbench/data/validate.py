@@ -2,7 +2,9 @@
 
 Checks: the public tables and columns exist; the fingerprint matches the content; ids are unique and
 referentially whole; each user has train targets < val target < test target; no history or peer row
-at or after its target; the recipe's thresholds hold on the result (the loops reached a fixpoint).
+at or after its target; the recipe's thresholds hold on the result (the loops reached a fixpoint), every
+example has min_history history rows. Warnings (counted, never failing): examples with an empty history,
+with no peer-covered history item, and targets tied in time with another review of their user.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from dpbench.data.build import compute_fingerprint
-from dpbench.data.examples import benchmark_path
+from dpbench.data.examples import benchmark_path, connect
 
 REQUIRED = {
     "reviews": ["review_id", "user_id", "item_id", "rating", "title", "text", "ts"],
@@ -39,6 +41,7 @@ class Check:
 class ValidationResult:
     path: str
     checks: list[Check] = field(default_factory=list)
+    warnings: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -51,6 +54,37 @@ class ValidationResult:
 
 def count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(con.execute(sql).fetchone()[0])
+
+
+def warning_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Examples with an empty history, with no history item that has a leak-free peer (empty histories
+    included), and targets at the same time as another review of their user (their order is by review id)."""
+    has_n_peers = "n_peers" in {r[0] for r in con.execute("DESCRIBE history").fetchall()}
+    covered = ("SELECT example_id, count(*) FILTER (WHERE n_peers >= 1) AS c FROM history GROUP BY example_id"
+               if has_n_peers else "SELECT example_id, count(DISTINCT item_id) AS c FROM peers GROUP BY example_id")
+    row = con.sql(
+        f"""WITH h AS (SELECT DISTINCT example_id FROM history),
+                 p AS ({covered}),
+                 t AS (SELECT DISTINCT e.example_id FROM examples e JOIN reviews r
+                       ON r.category = e.category AND r.user_id = e.user_id AND r.ts = e.target_ts
+                       AND r.review_id <> e.target_review_id)
+            SELECT count(*) FILTER (WHERE h.example_id IS NULL) AS examples_with_empty_history,
+                   count(*) FILTER (WHERE coalesce(p.c, 0) = 0) AS examples_without_peer_covered_history,
+                   count(*) FILTER (WHERE t.example_id IS NOT NULL) AS targets_tied_with_another_review
+            FROM examples e LEFT JOIN h USING (example_id) LEFT JOIN p USING (example_id)
+            LEFT JOIN t USING (example_id)"""
+    ).to_arrow_table().to_pylist()[0]
+    return {k: int(v) for k, v in row.items()}
+
+
+def check_min_history(con: duckdb.DuckDBPyConnection, res: ValidationResult, data: dict) -> None:
+    need = int(data.get("min_history", 0) or 0)
+    if need <= 0:
+        return
+    short = count(con, f"""SELECT count(*) FROM examples e LEFT JOIN
+                           (SELECT example_id, count(*) AS n FROM history GROUP BY ALL) h USING (example_id)
+                           WHERE coalesce(h.n, 0) < {need}""")
+    res.add(f"every example has ≥ {need} history reviews (min_history)", short == 0, f"{short} examples below")
 
 
 def check_tables(con: duckdb.DuckDBPyConnection, res: ValidationResult) -> bool:
@@ -146,8 +180,8 @@ def check_fixpoint(con: duckdb.DuckDBPyConnection, res: ValidationResult, data: 
 def validate_benchmark(path: str | Path) -> ValidationResult:
     """Run every check on data/NAME (or its benchmark.duckdb); never raises on a failed check."""
     db = benchmark_path(path)
+    con = connect(db, require_all=False)
     res = ValidationResult(str(db))
-    con = duckdb.connect(str(db), read_only=True)
     con.execute("SET enable_progress_bar = false")
     try:
         if not check_tables(con, res):
@@ -163,8 +197,10 @@ def validate_benchmark(path: str | Path) -> ValidationResult:
         check_splits(con, res, data.get("n_targets"))
         check_leaks(con, res, data.get("max_peers_per_item"))
         check_fixpoint(con, res, data)
+        check_min_history(con, res, data)
         n = count(con, "SELECT count(*) FROM examples")
         res.add("examples present", n > 0, f"{n} examples")
+        res.warnings = warning_counts(con)
     finally:
         con.close()
     return res
@@ -174,5 +210,10 @@ def print_validation(result: ValidationResult, console) -> None:
     for c in result.checks:
         mark = "[green]PASS[/]" if c.ok else "[bold red]FAIL[/]"
         console.print(f"{mark} {c.name}  [dim]{c.detail}[/]")
+    from dpbench.data.report import WARNING_LABELS
+
+    for key, n in result.warnings.items():
+        if n:
+            console.print(f"[yellow]WARN[/] {n:,} {WARNING_LABELS.get(key, key)}  [dim]{key}[/]")
     verdict = "[bold green]valid[/]" if result.ok else "[bold red]invalid[/]"
     console.print(f"{result.path}: {verdict} ({sum(c.ok for c in result.checks)}/{len(result.checks)} checks pass)")
