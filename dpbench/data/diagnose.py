@@ -6,6 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from dpbench.data.filters import item_conditions, normalize_sql
+from dpbench.data.sqltext import dict_rows
 from dpbench.recipes import DataRecipe
 
 
@@ -16,7 +17,7 @@ def relax(field: str, value) -> str:
 def item_filter_counts(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> list[tuple[str, int]]:
     conds = item_conditions(d)
     sql = ", ".join(f"count(*) FILTER (WHERE NOT coalesce({c}, false)) AS {k}" for k, c in conds.items())
-    row = con.sql(f"SELECT {sql} FROM meta_ok").to_arrow_table().to_pylist()[0]
+    row = dict_rows(con, f"SELECT {sql} FROM meta_ok")[0]
     return sorted(((k, int(v)) for k, v in row.items()), key=lambda kv: -kv[1])
 
 
@@ -27,11 +28,10 @@ def review_filter_counts(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> list[
     if d.require_review_title:
         conds["require_review_title"] = "title <> ''"
     sql = ", ".join(f'count(*) FILTER (WHERE NOT coalesce({c}, false)) AS "{k}"' for k, c in conds.items())
-    row = con.sql(
-        f"""SELECT {sql} FROM stage_reviews s
+    row = dict_rows(
+        con, f"""SELECT {sql} FROM stage_reviews s
             LEFT JOIN items_kept k USING (category, item_id) LEFT JOIN meta_ok m USING (category, item_id)
-            WHERE s.reason IS NULL"""
-    ).to_arrow_table().to_pylist()[0]
+            WHERE s.reason IS NULL""")[0]
     return sorted(((k, int(v)) for k, v in row.items()), key=lambda kv: -kv[1])
 
 

@@ -27,8 +27,7 @@ _OPEN_AT_END = re.compile(r"<[A-Za-z!?]|</[A-Za-z]")
 _WS = re.compile(r"\s+")
 # Tags whose boundary separates words ("a<br>b" reads "a b", "a<b>b</b>" reads "ab").
 _BLOCK = frozenset(
-    "address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 header hr "
-    "li main nav ol p pre section table tbody td tfoot th thead tr ul".split()
+    ["address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul"]
 )
 _SKIP = frozenset(("script", "style", "template"))
 

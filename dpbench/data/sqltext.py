@@ -24,4 +24,6 @@ def sql_ident(name: str) -> str:
 
 def dict_rows(con, sql: str, params: list | dict | None = None) -> list[dict]:
     """The query's rows as dicts keyed by column name (read by name, never by position)."""
-    return con.sql(sql, params=params).to_arrow_table().to_pylist()
+    cur = con.execute(sql, params) if params is not None else con.execute(sql)
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]

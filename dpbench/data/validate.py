@@ -18,6 +18,7 @@ import duckdb
 
 from dpbench.data.build import compute_fingerprint
 from dpbench.data.examples import benchmark_path, connect
+from dpbench.data.sqltext import dict_rows
 
 REQUIRED = {
     "reviews": ["review_id", "user_id", "item_id", "rating", "title", "text", "ts"],
@@ -62,8 +63,8 @@ def warning_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     has_n_peers = "n_peers" in {r[0] for r in con.execute("DESCRIBE history").fetchall()}
     covered = ("SELECT example_id, count(*) FILTER (WHERE n_peers >= 1) AS c FROM history GROUP BY example_id"
                if has_n_peers else "SELECT example_id, count(DISTINCT item_id) AS c FROM peers GROUP BY example_id")
-    row = con.sql(
-        f"""WITH h AS (SELECT DISTINCT example_id FROM history),
+    row = dict_rows(
+        con, f"""WITH h AS (SELECT DISTINCT example_id FROM history),
                  p AS ({covered}),
                  t AS (SELECT DISTINCT e.example_id FROM examples e JOIN reviews r
                        ON r.category = e.category AND r.user_id = e.user_id AND r.ts = e.target_ts
@@ -72,8 +73,7 @@ def warning_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
                    count(*) FILTER (WHERE coalesce(p.c, 0) = 0) AS examples_without_peer_covered_history,
                    count(*) FILTER (WHERE t.example_id IS NOT NULL) AS targets_tied_with_another_review
             FROM examples e LEFT JOIN h USING (example_id) LEFT JOIN p USING (example_id)
-            LEFT JOIN t USING (example_id)"""
-    ).to_arrow_table().to_pylist()[0]
+            LEFT JOIN t USING (example_id)""")[0]
     return {k: int(v) for k, v in row.items()}
 
 
