@@ -23,7 +23,7 @@ from dpbench.data.diagnose import explain_empty
 from dpbench.data.markup import repair_metadata, summarize_repairs
 from dpbench.data.report import BuildReport, PhaseTimer
 from dpbench.data.sources import RawFile, describe_file, scan_dir
-from dpbench.data.sqltext import dict_rows, sql_literal
+from dpbench.data.sqltext import dict_rows, sql_int, sql_literal
 from dpbench.data.stage import (
     mark_cross_file_rejects,
     raise_first_reject,
@@ -104,7 +104,7 @@ def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
     con.execute(f"SET temp_directory = {sql_literal(spill)}")
     con.execute("SET preserve_insertion_order = false")
     if recipe.data.duckdb_threads:
-        con.execute(f"SET threads = {int(recipe.data.duckdb_threads)}")
+        con.execute(f"SET threads = {sql_int(recipe.data.duckdb_threads)}")
     return con
 
 
@@ -177,13 +177,14 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
            FROM (SELECT DISTINCT category, item_id FROM reviews) r LEFT JOIN meta_ok m USING (category, item_id)"""
     )
     con.execute(
-        f"""CREATE TABLE examples AS
+        """CREATE TABLE examples AS
             SELECT substr(md5(concat_ws(chr(31), category, user_id, target_review_id, split)), 1, 20) AS example_id, *
             FROM (SELECT CASE s.rdesc WHEN 1 THEN 'test' WHEN 2 THEN 'val' ELSE 'train' END AS split,
                          r.user_id, r.item_id, s.review_id AS target_review_id, s.ts AS target_ts,
                          r.rating, r.title AS review_title, r.text AS reference, r.category,
-                         {n_targets} + 1 - s.rdesc AS target_index
-                  FROM seq s JOIN reviews r USING (review_id) WHERE s.rdesc <= {n_targets})"""
+                         $nt + 1 - s.rdesc AS target_index
+                  FROM seq s JOIN reviews r USING (review_id) WHERE s.rdesc <= $nt)""",
+        {"nt": n_targets},
     )
     drop_work_tables(con, ("meta_ok", "items_kept"))
 

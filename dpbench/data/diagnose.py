@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from dpbench.data.filters import item_conditions, normalize_sql
-from dpbench.data.sqltext import dict_rows
+from dpbench.data.sqltext import dict_rows, sql_int
 from dpbench.recipes import DataRecipe
 
 
@@ -24,7 +24,7 @@ def item_filter_counts(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> list[tu
 def review_filter_counts(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> list[tuple[str, int]]:
     chars = "length(text)" if d.semantics == "paper" else f"length({normalize_sql('text')})"
     item_ok = "k.item_id IS NOT NULL" if d.require_metadata else "(k.item_id IS NOT NULL OR m.item_id IS NULL)"
-    conds = {"min_text_chars": f"{chars} >= {int(d.min_text_chars)}", "item filters (items kept)": item_ok}
+    conds = {"min_text_chars": f"{chars} >= {sql_int(d.min_text_chars)}", "item filters (items kept)": item_ok}
     if d.require_review_title:
         conds["require_review_title"] = "title <> ''"
     sql = ", ".join(f'count(*) FILTER (WHERE NOT coalesce({c}, false)) AS "{k}"' for k, c in conds.items())

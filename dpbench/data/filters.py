@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from dpbench.data.sqltext import sql_int
 from dpbench.data.stage import META_FIELDS, WS_CLASS
 from dpbench.data.targets import drop_failing_users
 from dpbench.recipes import DataRecipe
@@ -57,9 +58,9 @@ def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: boo
 def item_conditions(d: DataRecipe) -> dict[str, str]:
     """The recipe's item filters as SQL over meta_ok, by the field that sets each one."""
     chars = "length(description)" if d.desc_length_on == "cleaned" else "raw_desc_chars"
-    conds = {"desc_min_chars": f"{chars} >= {int(d.desc_min_chars)}"}
+    conds = {"desc_min_chars": f"{chars} >= {sql_int(d.desc_min_chars)}"}
     if d.desc_max_chars is not None:
-        conds["desc_max_chars"] = f"{chars} <= {int(d.desc_max_chars)}"
+        conds["desc_max_chars"] = f"{chars} <= {sql_int(d.desc_max_chars)}"
     if d.require_item_title:
         conds["require_item_title"] = "coalesce(title, '') <> ''"
     if d.require_item_categories:
@@ -119,7 +120,7 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
               JOIN item_keys i ON i.category = s.category AND i.item_id = s.item_id
               JOIN user_keys u ON u.category = s.category AND u.user_id = s.user_id
               WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0)
-            WHERE {item_ok} AND {n_chars} >= {int(d.min_text_chars)} {title_ok}"""
+            WHERE {item_ok} AND {n_chars} >= {sql_int(d.min_text_chars)} {title_ok}"""
     )
 
 
@@ -155,7 +156,7 @@ def run_core_loop(con: duckdb.DuckDBPyConnection, d: DataRecipe, table: str, cou
     """Step 3: drop reviews of items with < item_min_users users and of users outside the review-count
     range, until a pass removes nothing. With count_unique (paper), a user's count is the number of
     reviews the dedup walk keeps; rows are not removed by it. Returns the number of passes."""
-    user_max = f"AND n <= {int(d.user_max_reviews)}" if d.user_max_reviews is not None else ""
+    user_max = f"AND n <= {sql_int(d.user_max_reviews)}" if d.user_max_reviews is not None else ""
     passes = 0
     while True:
         passes += 1
@@ -171,7 +172,7 @@ def run_core_loop(con: duckdb.DuckDBPyConnection, d: DataRecipe, table: str, cou
                      i AS (SELECT ik, count(DISTINCT uk) AS m FROM {table} GROUP BY ik)
                 SELECT t.* FROM {table} t
                 JOIN u USING (uk) JOIN i USING (ik)
-                WHERE m >= {int(d.item_min_users)} AND n >= {int(d.user_min_reviews)} {user_max}"""
+                WHERE m >= {sql_int(d.item_min_users)} AND n >= {sql_int(d.user_min_reviews)} {user_max}"""
         )
         con.execute(f"DROP TABLE {table}; ALTER TABLE {table}_next RENAME TO {table}")
         after = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]

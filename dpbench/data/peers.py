@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
+from dpbench.data.sqltext import sql_int
+
 
 def create_peer_view(con: duckdb.DuckDBPyConnection, max_peers_per_item: int | None = None) -> None:
     """peers(example_id, item_id, peer_user_id, peer_review_id, peer_ts) with peer_ts < target_ts;
@@ -18,7 +20,7 @@ def create_peer_view(con: duckdb.DuckDBPyConnection, max_peers_per_item: int | N
     if max_peers_per_item is not None:
         limit = (
             "QUALIFY row_number() OVER (PARTITION BY h.example_id, h.item_id "
-            f"ORDER BY r.ts DESC, r.review_id DESC) <= {int(max_peers_per_item)}"
+            f"ORDER BY r.ts DESC, r.review_id DESC) <= {sql_int(max_peers_per_item)}"
         )
     con.execute(
         f"""CREATE OR REPLACE VIEW peers AS
@@ -99,7 +101,7 @@ def audit_peers(con: duckdb.DuckDBPyConnection, max_peers_per_item: int | None =
     ).fetchone()[0]
     has_n_peers = "n_peers" in {r[0] for r in con.execute("DESCRIBE history").fetchall()}
     n = "h.n_peers" if has_n_peers else "NULL"
-    cap = f"least({n}, {int(max_peers_per_item)})" if max_peers_per_item else n
+    cap = f"least({n}, {sql_int(int(max_peers_per_item))})" if max_peers_per_item else n
     # One history row per (example, item): a user reviews an item once. The peer counts are joined
     # back to history in the same query (a CTE read twice would be materialized in memory).
     late, own, off = con.execute(

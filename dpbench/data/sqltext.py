@@ -27,3 +27,10 @@ def dict_rows(con, sql: str, params: list | dict | None = None) -> list[dict]:
     cur = con.execute(sql, params) if params is not None else con.execute(sql)
     names = [c[0] for c in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def sql_int(value: int) -> str:
+    """An integer literal (recipe thresholds are typed ints; anything else is refused, never spliced)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer for SQL, got {value!r}")
+    return str(int(value))

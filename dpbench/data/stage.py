@@ -17,7 +17,7 @@ import duckdb
 
 from dpbench.data.markup import MARKUP_RE
 from dpbench.data.sources import RawFile, iter_line_batches
-from dpbench.data.sqltext import sql_literal
+from dpbench.data.sqltext import sql_int, sql_literal
 from dpbench.errors import DataError
 
 # Python's str.isspace() set, so whitespace handling matches the published (Python) pipeline.
@@ -218,9 +218,9 @@ def raise_first_reject(
     con: duckdb.DuckDBPyConnection, files: list[RawFile], table: str, file_id: int | None = None
 ) -> None:
     """--strict: a DataError naming the first bad line (file:line) and why it is bad."""
-    where = "" if file_id is None else f"AND file_id = {int(file_id)}"
     row = con.execute(
-        f"SELECT file_id, line, reason FROM {table} WHERE reason IS NOT NULL {where} ORDER BY file_id, line LIMIT 1"
+        f"""SELECT file_id, line, reason FROM {table} WHERE reason IS NOT NULL AND ($file_id IS NULL OR file_id = $file_id)
+            ORDER BY file_id, line LIMIT 1""", {"file_id": file_id}
     ).fetchone()
     if row:
         path = files[row[0]].path
@@ -301,7 +301,7 @@ def summarize_rejects(con: duckdb.DuckDBPyConnection, examples_per_reason: int =
         f"""WITH r AS (SELECT 'reviews' AS kind, file_id, line, reason FROM stage_reviews WHERE reason IS NOT NULL
                       UNION ALL SELECT 'meta', file_id, line, reason FROM stage_meta WHERE reason IS NOT NULL)
             SELECT r.kind || ':' || r.reason AS k, count(*) AS n,
-                   list(f.name || ':' || r.line ORDER BY r.file_id, r.line)[1:{examples_per_reason}] AS ex
+                   list(f.name || ':' || r.line ORDER BY r.file_id, r.line)[1:{sql_int(examples_per_reason)}] AS ex
             FROM r JOIN files f USING (file_id) GROUP BY ALL ORDER BY n DESC, k"""
     ).fetchall()
     return {k: {"count": int(n), "examples": list(ex)} for k, n, ex in rows}

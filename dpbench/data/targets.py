@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import duckdb
 
+from dpbench.data.sqltext import sql_int
 from dpbench.recipes import DataRecipe
 
 Step = dict
@@ -34,10 +35,10 @@ def failing_users_sql(d: DataRecipe, table: str, rank: str | None = None) -> str
     beyond the targets (n_before); with ties it has fewer, so the windows that count them exactly run
     only over users with two reviews at one time. rank: a column that already ranks each user's
     reviews newest first (seq.rdesc, with gaps left by the profile loop), else one is computed."""
-    nt = int(d.n_targets)
-    need = int(d.min_history)
+    nt = sql_int(d.n_targets)
+    need = sql_int(d.min_history)
     # Simple semantics also need n > n_targets here; the paper's profile loop checks its own minimum.
-    need_rank = need if rank else max(need, 1)
+    need_rank = need if rank else sql_int(max(d.min_history, 1))
     rn = rank or "row_number() OVER (PARTITION BY uk ORDER BY ts DESC, review_id DESC)"
     n_before = f"count(*) FILTER (WHERE {rank} > {nt})" if rank else f"count(*) - {nt}"
     by_rank = f"SELECT uk FROM {table} GROUP BY uk HAVING {n_before} < {need_rank}"
@@ -70,7 +71,7 @@ def assign_targets(con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable
     review; the profile loop can leave gaps in it); returns profile passes."""
     from dpbench.data.filters import count_step
 
-    nt = int(d.n_targets)
+    nt = sql_int(d.n_targets)
     con.execute(
         """CREATE TABLE seq AS SELECT review_id, uk, ik, ts,
              row_number() OVER (PARTITION BY uk ORDER BY ts DESC, review_id DESC) AS rdesc,
@@ -91,12 +92,12 @@ def assign_targets(con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable
                 con.execute(
                     f"""DELETE FROM seq WHERE rdesc > {nt} AND ik NOT IN (
                           SELECT ik FROM seq WHERE rdesc > {nt} GROUP BY ik
-                          HAVING count(DISTINCT uk) >= {int(d.profile_item_min_users)})"""
+                          HAVING count(DISTINCT uk) >= {sql_int(d.profile_item_min_users)})"""
                 )
             con.execute(
                 f"""DELETE FROM seq WHERE uk IN (
                       SELECT uk FROM seq GROUP BY uk
-                      HAVING count(*) FILTER (WHERE rdesc > {nt}) < {max(int(d.profile_min_reviews), 1)})"""
+                      HAVING count(*) FILTER (WHERE rdesc > {nt}) < {sql_int(max(d.profile_min_reviews, 1))})"""
             )
             if rules:
                 con.execute(f"DELETE FROM seq WHERE uk IN ({failing_users_sql(d, 'seq', rank='rdesc')})")
