@@ -34,7 +34,8 @@ from dpbench.errors import DataError
 from dpbench.recipes import Recipe
 
 PUBLIC_TABLES = ("reviews", "items", "examples", "history")
-_WORK_TABLES = ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "meta_ok", "items_kept", "rv", "cur",
+_WORK_TABLES = ("stage_reviews", "staged_reviews", "review_marks", "meta_repairs", "stage_meta", "meta_ok", "items_kept",
+                "norm", "rv", "cur",
                 "kept", "seq", "user_keys", "item_keys")
 
 
@@ -87,17 +88,36 @@ WORK_DB = "work"
 TEXTS_DB = "texts"
 
 
-def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
+_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def size_bytes(size: str) -> float:
+    """'2GB' / '512MiB' / '1.5 GB' (the recipe model has checked the form) in bytes."""
+    number = "".join(ch for ch in size if ch.isdigit() or ch == ".")
+    return float(number) * _UNITS[size[len(number):].strip().lower()]
+
+
+def texts_in_memory(files: list[RawFile], memory_limit: str) -> bool:
+    """Whether the staged review texts fit in memory uncompressed: the review files' decompressed size
+    (gzip taken as 4x) under half the memory limit. Writing them to the scratch file costs ~8 CPU-s per
+    GB of text (1M reviews: 7 of a 45 CPU-s build); held in memory they cost nothing extra."""
+    raw = sum(f.path.stat().st_size * (4 if f.path.name.endswith(".gz") else 1) for f in files if f.kind == "reviews")
+    return raw < 0.5 * size_bytes(memory_limit)
+
+
+def connect_build(spill: Path, recipe: Recipe, texts_memory: bool = False) -> duckdb.DuckDBPyConnection:
     """The working tables live in an in-memory database (no WAL or checkpoints for the many
     intermediate tables) that spills to `spill` beyond the recipe's memory limit; only the final
-    tables go to disk. The staged review texts, the one big thing, go to a scratch database file
-    instead: a disk table is compressed as it is written (5M reviews: 0.5 GB, against 2.6 GB held
-    uncompressed in memory, which had to spill) and its blocks are evicted without being written again."""
+    tables go to disk. The staged review texts, the one big thing, are held in memory when they fit
+    (texts_memory) and otherwise go to a scratch database file: a disk table is compressed as it is
+    written (5M reviews: 0.5 GB, against 2.6 GB held uncompressed in memory, which had to spill) and its
+    blocks are evicted without being written again."""
     con = duckdb.connect()
     con.execute(f"ATTACH ':memory:' AS {WORK_DB} (COMPRESS)")
     con.execute(f"USE {WORK_DB}")
     spill.mkdir(parents=True, exist_ok=True)
-    con.execute(f"ATTACH {sql_literal(spill / 'texts.duckdb')} AS {TEXTS_DB}")
+    texts = "':memory:'" if texts_memory else sql_literal(spill / "texts.duckdb")
+    con.execute(f"ATTACH {texts} AS {TEXTS_DB}")
     con.execute(f"SET search_path = '{WORK_DB}.main,{TEXTS_DB}.main'")
     con.execute("SET enable_progress_bar = false")
     set_memory(con, recipe.data.duckdb_memory_limit)
@@ -154,7 +174,8 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
     """reviews, items, examples (history: dpbench/data/peers.py create_history)."""
     con.execute(
         """CREATE TEMP TABLE _keep AS
-           SELECT s.review_id, r.ntext, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)"""
+           SELECT s.review_id, n.ntext, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)
+           LEFT JOIN norm n USING (review_id)"""
     )
     # The texts (and ids, rating, title) are read back from the staged table in one pass: it must be the
     # probe side of the join (a hash table over millions of texts spills and doubles the build time),
@@ -169,7 +190,7 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
     con.execute("DROP TABLE _keep")
     # The staged texts are most of the working memory: free them before the remaining steps, which
     # otherwise run at the memory limit and spill (history took twice as long with them still held).
-    drop_work_tables(con, ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "rv", "cur", "kept",
+    drop_work_tables(con, ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "norm", "rv", "cur", "kept",
                            "user_keys"))
     con.execute(
         """CREATE TABLE items AS
@@ -270,7 +291,7 @@ def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, co
             console.print(f"[dim]{msg}[/]")
 
     try:
-        con = connect_build(spill, recipe)
+        con = connect_build(spill, recipe, texts_in_memory(files, d.duckdb_memory_limit))
         try:
             with timer.phase("read + parse files"):
                 staged = stage_files(con, files, strict=strict, progress=say, texts_db=TEXTS_DB)

@@ -104,6 +104,10 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
            SELECT category, user_id, (row_number() OVER ())::INTEGER AS uk
            FROM (SELECT DISTINCT category, user_id FROM stage_reviews WHERE reason IS NULL)"""
     )
+    # Paper semantics count and filter on the raw text; only the core loop's survivors are normalized
+    # (normalize_survivors): the regex rewrite is the costliest expression of the build.
+    ntext = (f"CASE WHEN {needs_normalize_sql('s.text')} THEN nullif({rewrite_whitespace_sql('s.text')}, s.text) END"
+             if d.semantics != "paper" else "NULL::VARCHAR")
     con.execute(
         f"""CREATE TABLE rv AS
             SELECT substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) AS review_id,
@@ -112,9 +116,7 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
             FROM (
               -- ntext: the normalized text, only where it differs (the check is one regex scan, done once)
               SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.title, s.ts, s.text,
-                     hash(s.text) AS th_raw,
-                     CASE WHEN {needs_normalize_sql("s.text")} THEN nullif({rewrite_whitespace_sql("s.text")}, s.text) END
-                       AS ntext,
+                     hash(s.text) AS th_raw, {ntext} AS ntext,
                      i.ik, i.item_kept, i.has_meta, u.uk
               FROM stage_reviews s
               JOIN item_keys i ON i.category = s.category AND i.item_id = s.item_id
@@ -185,6 +187,26 @@ def apply_dedup(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
     con.execute(f"DELETE FROM {table} WHERE review_id IN (SELECT review_id FROM _dropped)")
 
 
+def normalize_survivors(con: duckdb.DuckDBPyConnection) -> None:
+    """Paper semantics, after the core loop: norm(review_id, uk, ik, ts, th, ntext) for the rows still in
+    `cur`, th the hash of the normalized text and ntext that text where it differs (the texts are read
+    back from the staged table, which is the probe side: see build.written_join_order)."""
+    from dpbench.data.build import written_join_order
+
+    with written_join_order(con):
+        con.execute(
+            f"""CREATE TABLE norm AS
+                SELECT review_id, uk, ik, ts, CASE WHEN ntext IS NULL THEN th_raw ELSE hash(ntext) END AS th, ntext
+                FROM (SELECT k.review_id, k.uk, k.ik, k.ts, k.th_raw,
+                             CASE WHEN {needs_normalize_sql("st.text")}
+                                  THEN nullif({rewrite_whitespace_sql("st.text")}, st.text) END AS ntext
+                      FROM staged_reviews st
+                      JOIN (SELECT r.review_id, r.file_id, r.line, r.uk, r.ik, r.ts, r.th_raw
+                            FROM cur c JOIN rv r USING (review_id)) k
+                        ON st.file_id = k.file_id AND st.line = k.line)"""
+        )
+
+
 def run_filters(
     con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]
 ) -> dict[str, int]:
@@ -199,12 +221,13 @@ def run_filters(
         con.execute("CREATE TABLE cur AS SELECT review_id, uk, ik, ts, th_raw AS th FROM rv")
         passes = run_core_loop(con, d, "cur", count_unique=True)
         note(count_step(con, f"core loop ({passes} passes)", "cur", keyed=True))
-        con.execute("""CREATE TABLE kept AS SELECT c.review_id, c.uk, c.ik, c.ts, r.th_norm AS th
-                       FROM cur c JOIN rv r USING (review_id)""")
+        normalize_survivors(con)
+        con.execute("CREATE TABLE kept AS SELECT review_id, uk, ik, ts, th FROM norm")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept", keyed=True))
     else:
         con.execute("CREATE TABLE kept AS SELECT review_id, uk, ik, ts, th_norm AS th FROM rv")
+        con.execute("CREATE VIEW norm AS SELECT review_id, ntext FROM rv WHERE ntext IS NOT NULL")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept", keyed=True))
         passes = run_core_loop(con, d, "kept", count_unique=False)
