@@ -170,8 +170,9 @@ def written_join_order(con: duckdb.DuckDBPyConnection):
         con.execute("RESET disabled_optimizers")
 
 
-def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None:
-    """reviews, items, examples (history: dpbench/data/peers.py create_history)."""
+def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int, all_normalized: bool = False) -> None:
+    """reviews, items, examples (history: dpbench/data/peers.py create_history). all_normalized: `norm`
+    holds every kept row's final text (paper semantics), so the staged texts are not read again."""
     con.execute(
         """CREATE TEMP TABLE _keep AS
            SELECT s.review_id, n.ntext, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)
@@ -182,8 +183,9 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
     # so the plan is fixed.
     with written_join_order(con):
         con.execute(
-            """CREATE TABLE reviews AS
-               SELECT k.review_id, st.user_id, st.item_id, st.rating, st.title, coalesce(k.ntext, st.text) AS text,
+            f"""CREATE TABLE reviews AS
+               SELECT k.review_id, st.user_id, st.item_id, st.rating, st.title,
+                      {"k.ntext" if all_normalized else "coalesce(k.ntext, st.text)"} AS text,
                       st.ts, st.category
                FROM staged_reviews st JOIN _keep k ON st.file_id = k.file_id AND st.line = k.line"""
         )
@@ -328,7 +330,7 @@ def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, co
             say("writing tables")
             attach_output(con, tmp)
             with timer.phase("reviews, items, examples tables"):
-                create_public_tables(con, d.n_targets)
+                create_public_tables(con, d.n_targets, all_normalized=d.semantics == "paper")
             with timer.phase("history + n_peers"):
                 peers.create_history(con)
                 drop_work_tables(con, _WORK_TABLES)

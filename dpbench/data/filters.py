@@ -189,17 +189,17 @@ def apply_dedup(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
 
 def normalize_survivors(con: duckdb.DuckDBPyConnection) -> None:
     """Paper semantics, after the core loop: norm(review_id, uk, ik, ts, th, ntext) for the rows still in
-    `cur`, th the hash of the normalized text and ntext that text where it differs (the texts are read
-    back from the staged table, which is the probe side: see build.written_join_order)."""
+    `cur`: ntext the normalized text of every row (the reviews table takes it from here, so the staged
+    texts are read once more only here) and th its hash (the texts are read back from the staged table,
+    which is the probe side: see build.written_join_order)."""
     from dpbench.data.build import written_join_order
 
     with written_join_order(con):
         con.execute(
             f"""CREATE TABLE norm AS
-                SELECT review_id, uk, ik, ts, CASE WHEN ntext IS NULL THEN th_raw ELSE hash(ntext) END AS th, ntext
-                FROM (SELECT k.review_id, k.uk, k.ik, k.ts, k.th_raw,
-                             CASE WHEN {needs_normalize_sql("st.text")}
-                                  THEN nullif({rewrite_whitespace_sql("st.text")}, st.text) END AS ntext
+                SELECT review_id, uk, ik, ts, CASE WHEN changed THEN hash(ntext) ELSE th_raw END AS th, ntext
+                FROM (SELECT k.review_id, k.uk, k.ik, k.ts, k.th_raw, {needs_normalize_sql("st.text")} AS changed,
+                             CASE WHEN changed THEN {rewrite_whitespace_sql("st.text")} ELSE st.text END AS ntext
                       FROM staged_reviews st
                       JOIN (SELECT r.review_id, r.file_id, r.line, r.uk, r.ik, r.ts, r.th_raw
                             FROM cur c JOIN rv r USING (review_id)) k

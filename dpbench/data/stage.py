@@ -200,16 +200,48 @@ def stage_files(
 
 def stream_lines(path: Path, hasher, last: list[int]):
     """The file's numbered lines as one Arrow stream (read lazily, block by block); `last[0]` ends
-    up as the last line number seen."""
+    up as the last line number seen. A reader thread reads and splits the next blocks while DuckDB
+    parses the current one (DuckDB pulls the stream on one thread and releases the GIL meanwhile;
+    reading, numpy splitting and UTF-8 checks release it too), so the two overlap."""
+    import queue
+    import threading
+
     import pyarrow as pa
 
     schema = pa.schema([("line", pa.int64()), ("text", pa.large_string())])
+    blocks: queue.Queue = queue.Queue(maxsize=2)
+    done = object()
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for chunk in iter_line_batches(path, hasher=hasher):
+                while not stop.is_set():
+                    try:
+                        blocks.put(chunk.cast(schema), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            blocks.put(done)
+        except BaseException as e:  # handed to the consumer, raised there
+            blocks.put(e)
+
+    reader = threading.Thread(target=read, name=f"read-{path.name}", daemon=True)
 
     def batches():
-        for chunk in iter_line_batches(path, hasher=hasher):
-            if len(chunk):
-                last[0] = max(last[0], int(chunk["line"][-1].as_py()))
-            yield from chunk.cast(schema).to_batches()
+        reader.start()
+        try:
+            while (chunk := blocks.get()) is not done:
+                if isinstance(chunk, BaseException):
+                    raise chunk
+                if len(chunk):
+                    last[0] = max(last[0], int(chunk["line"][-1].as_py()))
+                yield from chunk.to_batches()
+        finally:
+            stop.set()
+            reader.join()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
