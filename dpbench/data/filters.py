@@ -126,17 +126,28 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
     )
 
 
-def create_dropped_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str) -> int:
-    """_dropped(review_id): rows of `table` the published newest-first walk skips (item or `key` seen)."""
+def create_dropped_duplicates(
+    con: duckdb.DuckDBPyConnection, table: str, key: str, cache: dict[int, tuple[int, list[str]]] | None = None
+) -> int:
+    """_dropped(review_id): rows of `table` the published newest-first walk skips (item or `key` seen).
+
+    cache (the core loop, where rows are only ever removed): {uk: (rows, dropped ids)} from the last
+    pass; a user with as many rows as then has the same rows, so its walk is not run again."""
     import pyarrow as pa
 
+    users = dict(con.execute(
+        f"""SELECT uk, count(*) FROM {table} GROUP BY uk
+            HAVING count(*) > count(DISTINCT ik) OR count(*) > count(DISTINCT {key})"""
+    ).fetchall())
+    cache = {} if cache is None else cache
+    redo = [u for u, n in users.items() if cache.get(u, (None,))[0] != n]
+    con.register("_redo", pa.table({"uk": pa.array(redo, type=pa.int32())}))
     rows = con.execute(
-        f"""WITH dup AS (SELECT uk FROM {table} GROUP BY uk
-                         HAVING count(*) > count(DISTINCT ik) OR count(*) > count(DISTINCT {key}))
-            SELECT t.uk, t.review_id, t.ik, t.{key} FROM {table} t SEMI JOIN dup USING (uk)
+        f"""SELECT t.uk, t.review_id, t.ik, t.{key} FROM {table} t SEMI JOIN _redo USING (uk)
             ORDER BY t.uk, t.ts DESC, t.review_id DESC"""
     ).fetchall()
-    dropped: list[str] = []
+    con.unregister("_redo")
+    fresh: dict[int, list[str]] = {u: [] for u in redo}
     current = None
     seen_items: set = set()
     seen_keys: set = set()
@@ -144,10 +155,16 @@ def create_dropped_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: s
         if user != current:
             current, seen_items, seen_keys = user, set(), set()
         if item in seen_items or k in seen_keys:
-            dropped.append(rid)
+            fresh[user].append(rid)
             continue
         seen_items.add(item)
         seen_keys.add(k)
+    for u in list(cache):
+        if u not in users:
+            del cache[u]
+    for u in redo:
+        cache[u] = (users[u], fresh[u])
+    dropped = [rid for u in users for rid in cache[u][1]]
     con.register("_dropped_arrow", pa.table({"review_id": pa.array(dropped, type=pa.string())}))
     con.execute("CREATE OR REPLACE TEMP TABLE _dropped AS SELECT review_id FROM _dropped_arrow")
     con.unregister("_dropped_arrow")
@@ -160,11 +177,12 @@ def run_core_loop(con: duckdb.DuckDBPyConnection, d: DataRecipe, table: str, cou
     reviews the dedup walk keeps; rows are not removed by it. Returns the number of passes."""
     user_max = f"AND n <= {sql_int(d.user_max_reviews)}" if d.user_max_reviews is not None else ""
     passes = 0
+    walks: dict[int, tuple[int, list[str]]] = {}
     while True:
         passes += 1
         before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         if count_unique:
-            create_dropped_duplicates(con, table, "th")
+            create_dropped_duplicates(con, table, "th", walks)
             ucount = f"SELECT uk, count(*) AS n FROM {table} ANTI JOIN _dropped USING (review_id) GROUP BY uk"
         else:
             ucount = f"SELECT uk, count(*) AS n FROM {table} GROUP BY uk"
