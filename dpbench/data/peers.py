@@ -1,4 +1,4 @@
-"""Leak-free co-engaged peers (SPEC §2): for an example (user u, target time t) and an item j in u's
+"""Leak-free co-engaged peers (docs/benchmark.md): for an example (user u, target time t) and an item j in u's
 history, the other users' reviews of j written strictly before t.
 
 `peers` is a VIEW over reviews, history and examples, so it is leak-free by construction and costs

@@ -1,4 +1,4 @@
-"""The default build (embedded sample, sample recipe): guarantees of issue 2 §3, each a failing-capable test."""
+"""The default build (embedded sample, sample recipe): every guarantee of the benchmark (docs/benchmark.md), each a failing-capable test."""
 
 from __future__ import annotations
 
