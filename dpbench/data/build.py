@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,24 @@ from dpbench.data.diagnose import explain_empty
 from dpbench.data.markup import repair_metadata, summarize_repairs
 from dpbench.data.report import BuildReport, PhaseTimer
 from dpbench.data.sources import RawFile, describe_file, scan_dir
-from dpbench.data.sqltext import dict_rows, sql_int, sql_literal
+from dpbench.data.sqltext import dict_rows
 from dpbench.data.stage import (
     mark_cross_file_rejects,
     raise_first_reject,
     stage_files,
     summarize_rejects,
+)
+from dpbench.data.workdb import (  # noqa: F401  (set_memory, size_bytes: part of this module's interface)
+    TEXTS_DB,
+    WORK_DB,
+    attach_output,
+    connect_build,
+    drop_work_tables,
+    save_tables,
+    set_memory,
+    size_bytes,
+    texts_in_memory,
+    written_join_order,
 )
 from dpbench.errors import DataError
 from dpbench.recipes import Recipe
@@ -84,112 +95,17 @@ def resolve_sources(
     return files
 
 
-WORK_DB = "work"
-TEXTS_DB = "texts"
-
-
-_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
-
-
-def size_bytes(size: str) -> float:
-    """'2GB' / '512MiB' / '1.5 GB' (the recipe model has checked the form) in bytes."""
-    number = "".join(ch for ch in size if ch.isdigit() or ch == ".")
-    return float(number) * _UNITS[size[len(number):].strip().lower()]
-
-
-def texts_in_memory(files: list[RawFile], memory_limit: str) -> bool:
-    """Whether the staged review texts fit in memory uncompressed: the review files' decompressed size
-    (gzip taken as 4x) under half the memory limit. Writing them to the scratch file costs ~8 CPU-s per
-    GB of text (1M reviews: 7 of a 45 CPU-s build); held in memory they cost nothing extra."""
-    raw = sum(f.path.stat().st_size * (4 if f.path.name.endswith(".gz") else 1) for f in files if f.kind == "reviews")
-    return raw < 0.5 * size_bytes(memory_limit)
-
-
-def connect_build(spill: Path, recipe: Recipe, texts_memory: bool = False) -> duckdb.DuckDBPyConnection:
-    """The working tables live in an in-memory database (no WAL or checkpoints for the many
-    intermediate tables) that spills to `spill` beyond the recipe's memory limit; only the final
-    tables go to disk. The staged review texts, the one big thing, are held in memory when they fit
-    (texts_memory) and otherwise go to a scratch database file: a disk table is compressed as it is
-    written (5M reviews: 0.5 GB, against 2.6 GB held uncompressed in memory, which had to spill) and its
-    blocks are evicted without being written again."""
-    con = duckdb.connect()
-    con.execute(f"ATTACH ':memory:' AS {WORK_DB} (COMPRESS)")
-    con.execute(f"USE {WORK_DB}")
-    spill.mkdir(parents=True, exist_ok=True)
-    texts = "':memory:'" if texts_memory else sql_literal(spill / "texts.duckdb")
-    con.execute(f"ATTACH {texts} AS {TEXTS_DB}")
-    con.execute(f"SET search_path = '{WORK_DB}.main,{TEXTS_DB}.main'")
-    con.execute("SET enable_progress_bar = false")
-    set_memory(con, recipe.data.duckdb_memory_limit)
-    con.execute(f"SET temp_directory = {sql_literal(spill)}")
-    con.execute("SET preserve_insertion_order = false")
-    if recipe.data.duckdb_threads:
-        con.execute(f"SET threads = {sql_int(recipe.data.duckdb_threads)}")
-    return con
-
-
-def set_memory(con: duckdb.DuckDBPyConnection, limit: str) -> None:
-    """DuckDB's memory limit, with its blocks from one reserved pool of that size: a 5M build spent
-    ~25 s of system time mapping and unmapping blocks without it (older DuckDB has no such setting)."""
-    con.execute(f"SET memory_limit = {sql_literal(limit)}")  # a size, checked by the recipe model
-    with suppress(duckdb.Error):
-        con.execute(f"SET block_allocator_memory = {sql_literal(limit)}")
-
-
-def attach_output(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Make the database file the default for new tables, so the public tables are written once,
-    straight to disk; the work tables stay in memory and are still found by name."""
-    con.execute(f"ATTACH {sql_literal(path)} AS bench")
-    con.execute("USE bench")
-    con.execute(f"SET search_path = 'bench.main,{WORK_DB}.main,{TEXTS_DB}.main'")
-
-
-def save_tables(con: duckdb.DuckDBPyConnection, path: Path, max_peers_per_item: int | None) -> None:
-    """Detach the finished database file, then add the peers view there."""
-    con.execute(f"USE {WORK_DB}")
-    con.execute("DETACH bench")
-    out = duckdb.connect(str(path))
-    try:
-        peers.create_peer_view(out, max_peers_per_item)
-        out.execute("CHECKPOINT")
-    finally:
-        out.close()
-
-
-@contextmanager
-def written_join_order(con: duckdb.DuckDBPyConnection):
-    """Joins run as written (left = probe, right = hash-table side) while the block runs."""
-    try:
-        con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
-    except duckdb.Error:  # an older DuckDB without one of these optimizers: leave the plan to it
-        yield
-        return
-    try:
-        yield
-    finally:
-        con.execute("RESET disabled_optimizers")
-
-
 def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int, all_normalized: bool = False) -> None:
     """reviews, items, examples (history: dpbench/data/peers.py create_history). all_normalized: `norm`
-    holds every kept row's final text (paper semantics), so the staged texts are not read again."""
-    con.execute(
-        """CREATE TEMP TABLE _keep AS
-           SELECT s.review_id, n.ntext, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)
-           LEFT JOIN norm n USING (review_id)"""
-    )
-    # The texts (and ids, rating, title) are read back from the staged table in one pass: it must be the
-    # probe side of the join (a hash table over millions of texts spills and doubles the build time),
-    # so the plan is fixed.
-    with written_join_order(con):
+    holds every kept row with its final text (paper semantics) and the staged rows are gone."""
+    if all_normalized:
         con.execute(
-            f"""CREATE TABLE reviews AS
-               SELECT k.review_id, st.user_id, st.item_id, st.rating, st.title,
-                      {"k.ntext" if all_normalized else "coalesce(k.ntext, st.text)"} AS text,
-                      st.ts, st.category
-               FROM staged_reviews st JOIN _keep k ON st.file_id = k.file_id AND st.line = k.line"""
+            """CREATE TABLE reviews AS
+               SELECT s.review_id, n.user_id, n.item_id, n.rating, n.title, n.ntext AS text, n.ts, n.category
+               FROM seq s JOIN norm n USING (review_id)"""
         )
-    con.execute("DROP TABLE _keep")
+    else:
+        create_reviews_from_staged(con)
     # The staged texts are most of the working memory: free them before the remaining steps, which
     # otherwise run at the memory limit and spill (history took twice as long with them still held).
     drop_work_tables(con, ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "norm", "rv", "cur", "kept",
@@ -212,16 +128,23 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int, all_nor
     drop_work_tables(con, ("meta_ok", "items_kept"))
 
 
-def drop_work_tables(con: duckdb.DuckDBPyConnection, names) -> None:
-    """Drop these tables and views wherever they are among the working databases."""
-    found = con.execute(
-        """SELECT database_name, table_name, 'TABLE' FROM duckdb_tables() WHERE database_name IN (?, ?)
-           UNION ALL SELECT database_name, view_name, 'VIEW' FROM duckdb_views() WHERE database_name IN (?, ?)""",
-        [WORK_DB, TEXTS_DB, WORK_DB, TEXTS_DB],
-    ).fetchall()
-    for db, name, kind in found:
-        if name in names:
-            con.execute(f"DROP {kind} {db}.main.{name}")
+def create_reviews_from_staged(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """CREATE TEMP TABLE _keep AS
+           SELECT s.review_id, n.ntext, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)
+           LEFT JOIN norm n USING (review_id)"""
+    )
+    # The texts (and ids, rating, title) are read back from the staged table in one pass: it must be the
+    # probe side of the join (a hash table over millions of texts spills and doubles the build time),
+    # so the plan is fixed.
+    with written_join_order(con):
+        con.execute(
+            """CREATE TABLE reviews AS
+               SELECT k.review_id, st.user_id, st.item_id, st.rating, st.title, coalesce(k.ntext, st.text) AS text,
+                      st.ts, st.category
+               FROM staged_reviews st JOIN _keep k ON st.file_id = k.file_id AND st.line = k.line"""
+        )
+    con.execute("DROP TABLE _keep")
 
 
 def table_set_hash(con: duckdb.DuckDBPyConnection, table: str, cols: list[str]) -> str:
