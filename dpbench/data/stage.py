@@ -287,37 +287,36 @@ def mark_cross_file_rejects(con: duckdb.DuckDBPyConnection, require_metadata: bo
                  ORDER BY length(description) DESC, title, description, n_categories DESC, rating_number DESC) AS rn
                FROM stage_meta WHERE reason IS NULL) WHERE rn > 1)"""
     )
-    # Exact duplicates share (category, user, item, time): find the repeated keys by one 64-bit hash
+    # Both kinds of duplicate share (category, user, time): find the repeated keys by one 64-bit hash
     # of them (grouping millions of string tuples cost seconds; the texts are not read at all), then
-    # rank only the candidate rows by their exact values, so a hash collision changes nothing.
+    # rank only those candidate rows by their exact values, so a hash collision changes nothing. No
+    # review is marked yet, so the staged table is read without the marks view.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _dup AS
-           WITH keys AS (SELECT hash(category, user_id, item_id, ts) AS k FROM stage_reviews
+        """CREATE OR REPLACE TEMP TABLE _cand AS
+           WITH keys AS (SELECT hash(category, user_id, ts) AS k FROM staged_reviews
                          WHERE reason IS NULL GROUP BY k HAVING count(*) > 1)
-           SELECT file_id, line FROM (
-             SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.item_id, s.ts, s.text
-                                                          ORDER BY s.rating, s.title) AS rn
-             FROM stage_reviews s SEMI JOIN keys k ON hash(s.category, s.user_id, s.item_id, s.ts) = k.k
-             WHERE s.reason IS NULL) WHERE rn > 1"""
+           SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.ts, s.text, s.rating, s.title
+           FROM staged_reviews s SEMI JOIN keys k ON hash(s.category, s.user_id, s.ts) = k.k
+           WHERE s.reason IS NULL"""
     )
-    con.execute("INSERT INTO review_marks SELECT file_id, line, 'duplicate' FROM _dup")
+    # Exact duplicates: the same user, item, time and text; the lowest rating (then title) stays.
+    con.execute(
+        """INSERT INTO review_marks SELECT file_id, line, 'duplicate' FROM (
+             SELECT file_id, line, row_number() OVER (PARTITION BY category, user_id, item_id, ts, text
+                                                      ORDER BY rating, title) AS rn FROM _cand) WHERE rn > 1"""
+    )
     # One review repeated across variant items (2018 5-core files repeat it across variant asins; a
     # 2023-layout copy of such a file holds the same rows): the same rule for every release, so a set
     # and its conversion give one benchmark. Keep the copy whose item has metadata, then the smallest id.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _dup AS
-           WITH keys AS (SELECT hash(category, user_id, ts) AS k FROM stage_reviews
-                         WHERE reason IS NULL GROUP BY k HAVING count(*) > 1)
-           SELECT file_id, line FROM (
-             SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.text, s.ts
-                                                          ORDER BY (m.item_id IS NULL), s.item_id) AS rn
-             FROM stage_reviews s SEMI JOIN keys k ON hash(s.category, s.user_id, s.ts) = k.k
+        """INSERT INTO review_marks SELECT file_id, line, 'duplicate:variant_asin' FROM (
+             SELECT c.file_id, c.line, row_number() OVER (PARTITION BY c.category, c.user_id, c.text, c.ts
+                                                          ORDER BY (m.item_id IS NULL), c.item_id) AS rn
+             FROM _cand c ANTI JOIN review_marks d ON d.file_id = c.file_id AND d.line = c.line
              LEFT JOIN (SELECT DISTINCT category, item_id FROM stage_meta WHERE reason IS NULL) m
-               ON m.category = s.category AND m.item_id = s.item_id
-             WHERE s.reason IS NULL) WHERE rn > 1"""
+               ON m.category = c.category AND m.item_id = c.item_id) WHERE rn > 1"""
     )
-    con.execute("INSERT INTO review_marks SELECT file_id, line, 'duplicate:variant_asin' FROM _dup")
-    con.execute("DROP TABLE _dup")
+    con.execute("DROP TABLE _cand")
     if require_metadata:
         con.execute(
             """INSERT INTO review_marks SELECT file_id, line, 'item_without_metadata' FROM stage_reviews s
