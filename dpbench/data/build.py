@@ -247,6 +247,7 @@ def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, co
             with timer.phase("targets + profile loop"):
                 report.loops["profile_loop_passes"] = targets.assign_targets(con, d, report.add_step)
             n_users = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
+            tied = targets.count_tied_targets(con, d)
             if n_users == 0:
                 raise DataError(explain_empty(con, d, recipe.name, report.steps)
                                 + (" Notes: " + " ".join(report.notes) if report.notes else ""))
@@ -259,8 +260,14 @@ def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, co
                 drop_work_tables(con, _WORK_TABLES)
             with timer.phase("counts, warnings, peer stats"):
                 report.counts = collect_counts(con)
-                report.warnings = collect_warnings(con)
                 report.peers = peers.peer_stats(con)
+                # From the integer-keyed work tables and the peer statistics; `dpbench validate` counts
+                # the same three on the public tables by other queries (warning_counts).
+                report.warnings = {
+                    "examples_with_empty_history": report.peers["examples_with_empty_history"],
+                    "examples_without_peer_covered_history": report.peers["examples_without_peers"],
+                    "targets_tied_with_another_review": tied,
+                }
             with timer.phase("fingerprint"):
                 report.fingerprint = compute_fingerprint(con)
             write_build_info(con, {
@@ -333,13 +340,6 @@ def collect_counts(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         """SELECT category, count(DISTINCT user_id), count(DISTINCT item_id), count(*) FROM reviews
            GROUP BY category ORDER BY category""").fetchall()}
     return counts
-
-
-def collect_warnings(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Counts a researcher should know before putting a model on the benchmark (also `dpbench validate`)."""
-    from dpbench.data.validate import warning_counts
-
-    return warning_counts(con)
 
 
 def no_usable_rows_message(files: list[RawFile], rejects: dict[str, dict]) -> str:

@@ -84,11 +84,11 @@ def peer_stats(con: duckdb.DuckDBPyConnection) -> dict:
              FROM examples e LEFT JOIN history h USING (example_id) GROUP BY e.example_id)
            SELECT count(*), min(peers), quantile_disc(peers, 0.25), median(peers), quantile_disc(peers, 0.75),
                   max(peers), avg(peers), avg(hist), avg(items_1), avg(items_4),
-                  count(*) FILTER (WHERE items_1 = 0)
+                  count(*) FILTER (WHERE items_1 = 0), count(*) FILTER (WHERE hist = 0)
            FROM per"""
     ).fetchone()
     keys = ("examples", "min", "p25", "median", "p75", "max", "mean", "mean_history_len",
-            "mean_items_with_peers", "mean_items_with_4_peers", "examples_without_peers")
+            "mean_items_with_peers", "mean_items_with_4_peers", "examples_without_peers", "examples_with_empty_history")
     return {k: (round(float(v), 2) if isinstance(v, float) else (int(v) if v is not None else 0)) for k, v in zip(keys, row)}
 
 

@@ -100,6 +100,7 @@ PEER_LABELS = {  # build_report.json key -> what the number is
     "mean_items_with_peers": "history items with ≥ 1 peer, per example (mean)",
     "mean_items_with_4_peers": "history items with ≥ 4 peers, per example (mean)",
     "examples_without_peers": "examples with no history item that has a peer",
+    "examples_with_empty_history": "examples with an empty history",
 }
 WARNING_LABELS = {
     "examples_with_empty_history": "examples with an empty history",

@@ -107,3 +107,13 @@ def assign_targets(con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable
         name = "profile loop" if profile else "history rules"
         note(count_step(con, f"{name} ({passes} passes)", "seq", keyed=True))
     return passes
+
+
+def count_tied_targets(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> int:
+    """Targets (in the final `seq`, which holds exactly the benchmark's reviews) at the same time as
+    another review of their user."""
+    return int(con.execute(
+        f"""SELECT coalesce(sum(t), 0) FROM (
+              SELECT count(*) FILTER (WHERE rdesc <= {sql_int(d.n_targets)}) AS t FROM seq
+              GROUP BY uk, ts HAVING count(*) > 1)"""
+    ).fetchone()[0])
