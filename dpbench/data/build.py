@@ -39,6 +39,7 @@ from dpbench.data.workdb import (  # noqa: F401  (set_memory, size_bytes: part o
     set_memory,
     size_bytes,
     texts_in_memory,
+    texts_uncompressed,
     written_join_order,
 )
 from dpbench.errors import DataError
@@ -216,10 +217,12 @@ def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, co
             console.print(f"[dim]{msg}[/]")
 
     try:
-        con = connect_build(spill, recipe, texts_in_memory(files, d.duckdb_memory_limit))
+        in_memory = texts_in_memory(files, d.duckdb_memory_limit)
+        con = connect_build(spill, recipe, in_memory)
         try:
             with timer.phase("read + parse files"):
-                staged = stage_files(con, files, strict=strict, progress=say, texts_db=TEXTS_DB)
+                staged = stage_files(con, files, strict=strict, progress=say, texts_db=TEXTS_DB,
+                                     uncompressed_texts=not in_memory and texts_uncompressed(files, out))
             with timer.phase("metadata markup"):
                 if d.strip_markup:
                     repair_metadata(con)

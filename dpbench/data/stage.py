@@ -162,8 +162,10 @@ def stage_files(
     strict: bool = False,
     progress: Callable[[str], None] | None = None,
     texts_db: str | None = None,
+    uncompressed_texts: bool = False,
 ) -> StageStats:
-    """Parse every file into stage_reviews / stage_meta; with strict, stop at the first bad line."""
+    """Parse every file into stage_reviews / stage_meta; with strict, stop at the first bad line.
+    uncompressed_texts: write the staged reviews without compression (a scratch file with disk to spare)."""
     create_stage_tables(con, texts_db)
     stats = StageStats()
     for file_id, rf in enumerate(files):
@@ -171,24 +173,15 @@ def stage_files(
             progress(f"reading {rf.path.name}")
         n_lines = 0
         hasher = hashlib.sha256()
-        # reviews are written to the table behind the stage_reviews view, which also holds the later marks
-        table, checked = ("staged_reviews", "stage_reviews") if rf.kind == "reviews" else ("stage_meta", "stage_meta")
         if rf.schema != "empty":
-            sql = review_select_sql(rf) if rf.kind == "reviews" else meta_select_sql(rf)
-            params = {"file_id": file_id, "category": rf.category, "release": rf.schema}
-            if strict:  # one query per block, so the build stops at the first block with a bad line
-                for chunk in iter_line_batches(rf.path, hasher=hasher):
-                    n_lines = max(n_lines, int(chunk["line"][-1].as_py())) if len(chunk) else n_lines
-                    con.register("chunk", chunk)
-                    con.execute(f"INSERT INTO {table} {sql}", params)
-                    con.unregister("chunk")
-                    raise_first_reject(con, files, checked, file_id)
-            else:  # one streaming query per file: half the CPU of a query per block
-                last = [0]
-                con.register("chunk", stream_lines(rf.path, hasher, last))
-                con.execute(f"INSERT INTO {table} {sql}", params)
-                con.unregister("chunk")
-                n_lines = last[0]
+            plain = uncompressed_texts and rf.kind == "reviews"
+            if plain:
+                con.execute("SET force_compression = 'uncompressed'")
+            try:
+                n_lines = insert_file(con, files, file_id, rf, strict, hasher)
+            finally:
+                if plain:
+                    con.execute("RESET force_compression")
         size = rf.path.stat().st_size
         con.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -196,6 +189,29 @@ def stage_files(
         )
         stats.lines += n_lines
     return stats
+
+
+def insert_file(con: duckdb.DuckDBPyConnection, files: list[RawFile], file_id: int, rf: RawFile, strict: bool,
+                hasher) -> int:
+    """Stage one file's lines; the number of its last line."""
+    # reviews are written to the table behind the stage_reviews view, which also holds the later marks
+    table, checked = ("staged_reviews", "stage_reviews") if rf.kind == "reviews" else ("stage_meta", "stage_meta")
+    sql = review_select_sql(rf) if rf.kind == "reviews" else meta_select_sql(rf)
+    params = {"file_id": file_id, "category": rf.category, "release": rf.schema}
+    n_lines = 0
+    if strict:  # one query per block, so the build stops at the first block with a bad line
+        for chunk in iter_line_batches(rf.path, hasher=hasher):
+            n_lines = max(n_lines, int(chunk["line"][-1].as_py())) if len(chunk) else n_lines
+            con.register("chunk", chunk)
+            con.execute(f"INSERT INTO {table} {sql}", params)
+            con.unregister("chunk")
+            raise_first_reject(con, files, checked, file_id)
+        return n_lines
+    last = [0]  # one streaming query per file: half the CPU of a query per block
+    con.register("chunk", stream_lines(rf.path, hasher, last))
+    con.execute(f"INSERT INTO {table} {sql}", params)
+    con.unregister("chunk")
+    return last[0]
 
 
 def stream_lines(path: Path, hasher, last: list[int]):

@@ -34,6 +34,16 @@ def texts_in_memory(files: list[RawFile], memory_limit: str) -> bool:
     return raw < 0.5 * size_bytes(memory_limit)
 
 
+def texts_uncompressed(files: list[RawFile], folder: Path) -> bool:
+    """Staged texts on disk go uncompressed when the disk has room (4x the review files' decompressed
+    size free): DuckDB's zstd costs ~5 CPU-s per GB of text to write (5M reviews: ~18 of ~155 CPU-s) and
+    more to read back, for a scratch file deleted at the end; uncompressed it takes ~1.7x the text size."""
+    import shutil
+
+    raw = sum(f.path.stat().st_size * (4 if f.path.name.endswith(".gz") else 1) for f in files if f.kind == "reviews")
+    return shutil.disk_usage(folder).free > 4 * raw
+
+
 def connect_build(spill: Path, recipe: Recipe, texts_memory: bool = False) -> duckdb.DuckDBPyConnection:
     """The working tables live in an in-memory database (no WAL or checkpoints for the many
     intermediate tables) that spills to `spill` beyond the recipe's memory limit; only the final
