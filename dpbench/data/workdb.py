@@ -48,9 +48,9 @@ def connect_build(spill: Path, recipe: Recipe, texts_memory: bool = False) -> du
     """The working tables live in an in-memory database (no WAL or checkpoints for the many
     intermediate tables) that spills to `spill` beyond the recipe's memory limit; only the final
     tables go to disk. The staged review texts, the one big thing, are held in memory when they fit
-    (texts_memory) and otherwise go to a scratch database file: a disk table is compressed as it is
-    written (5M reviews: 0.5 GB, against 2.6 GB held uncompressed in memory, which had to spill) and its
-    blocks are evicted without being written again."""
+    (texts_memory) and otherwise go to a scratch database file, whose blocks are evicted without being
+    written again (5M reviews held in memory had to spill); stage_files writes it compressed or not
+    (texts_uncompressed)."""
     con = duckdb.connect()
     con.execute(f"ATTACH ':memory:' AS {WORK_DB} (COMPRESS)")
     con.execute(f"USE {WORK_DB}")
