@@ -1,15 +1,22 @@
-"""Speed and memory of `dpbench build-data` on large synthetic raw sets (issue 2 §5). Not a test.
+"""Speed and memory of `dpbench build-data` on large synthetic raw sets. Not a test.
 
-    .venv/bin/python benchmarks/build_data.py --sizes 1000000 5000000 [--recipe sample] [--python-at 1000000]
+    .venv/bin/python benchmarks/build_data.py [--sizes 1000000 5000000] [--recipe sample] [--python-at 1000000]
+                                              [--paper-sizes 1000000] [--no-paper]
 
-For each size it writes a 2023-format raw set (Books.jsonl + meta_Books.jsonl under benchmarks/_work/,
-git-ignored), then, each in a fresh process so peak RSS is its own:
+Two kinds of raw sets, written once under benchmarks/_work/ (git-ignored) and reused:
+  - this script's own 2023-format set per --sizes (Books.jsonl + meta_Books.jsonl; long-tailed user
+    activity and item popularity, ~1% exact duplicate lines, 1% texts repeated across a user's items,
+    descriptions of 50-2500 chars), built with --recipe (default sample);
+  - per --paper-sizes, the set of ../shared/bench/gen_amazon2023.py (seed 0; when ../shared is present),
+    built with the paper recipe: the published pipeline took 1,586 s on its 1M set on the 2-core machines
+    (DPL's data-create.py with local files), so the line prints dpbench's speed-up against that.
+Each measurement runs in a fresh process, so peak RSS is its own:
   - a bare DuckDB scan of the same reviews file (read_json with the five used columns): the floor;
-  - the dpbench build (reviews/s, wall time, peak RSS, database size, ratio to the scan);
+  - the dpbench build (wall, CPU, peak RSS, peak scratch disk under --out, database size, ratio to the
+    scan, and its per-phase timings with --phases);
   - at --python-at, a straightforward per-row pure-Python build of the same recipe
     (tests/data/reference_impl.py) and a check that both give identical examples, reviews and history.
-Synthetic data: long-tailed user activity and item popularity, timestamps over 2015-2023,
-~1% exact duplicate lines, 1% texts repeated across a user's items, descriptions of 50-2500 chars.
+Wall times inflate when other work shares the cores; CPU seconds much less: compare those.
 """
 
 from __future__ import annotations
@@ -20,11 +27,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "_work"
+GEN_2023 = ROOT.parent / "shared" / "bench" / "gen_amazon2023.py"
+PUBLISHED_1M_S = 1586.0  # DPL's data-create.py on gen_amazon2023's 1M set, 2 cores
 WORDS = ["great", "story", "characters", "plot", "slow", "pacing", "twist", "ending", "author", "writing", "style", "vivid", "boring", "loved", "hated", "recommend", "again", "series", "sequel", "pages", "chapter", "dialogue", "world", "building", "emotional", "funny", "dark"]
 
 
@@ -69,10 +77,43 @@ def generate(n: int, folder: Path, seed: int = 0) -> list[Path]:
     return [reviews, metas]
 
 
-def child(code: str) -> dict:
-    """Run code in a fresh interpreter; it prints one JSON line; add its peak RSS."""
-    wrapper = (f"import json, resource, sys, time\nsys.path.insert(0, {str(ROOT)!r})\nt0 = time.perf_counter()\n"
-               f"{code}\nres['wall_s'] = round(time.perf_counter() - t0, 2)\n"
+def generate_2023(n: int, folder: Path) -> list[Path] | None:
+    """gen_amazon2023.py's Books.jsonl + meta_Books.jsonl (seed 0), or None without ../shared."""
+    reviews, metas = folder / "Books.jsonl", folder / "meta_Books.jsonl"
+    if reviews.exists() and metas.exists():
+        return [reviews, metas]
+    if not GEN_2023.exists():
+        return None
+    subprocess.run([sys.executable, str(GEN_2023), "--reviews", str(n), "--out", str(folder)], check=True,
+                   capture_output=True)
+    return [reviews, metas]
+
+
+# Peak bytes under a folder, sampled by a thread of the child (the build's scratch: spill files, the
+# texts database when it is on disk, the database being written).
+_DISK_WATCH = """import os, threading
+peak = [0]
+def _watch(folder, stop):
+    while not stop.wait(0.2):
+        total = 0
+        for root, _, names in os.walk(folder):
+            for nm in names:
+                try:
+                    total += os.path.getsize(os.path.join(root, nm))
+                except OSError:
+                    pass
+        peak[0] = max(peak[0], total)
+"""
+
+
+def child(code: str, watch: Path | None = None) -> dict:
+    """Run code in a fresh interpreter; it prints one JSON line; add its peak RSS (and peak disk use
+    under `watch`)."""
+    start = (f"{_DISK_WATCH}stop = threading.Event()\nthreading.Thread(target=_watch, args=({str(watch)!r}, stop), "
+             "daemon=True).start()\n") if watch else ""
+    end = "stop.set()\nres['peak_disk_mb'] = round(peak[0] / 1e6)\n" if watch else ""
+    wrapper = (f"import json, resource, sys, time\nsys.path.insert(0, {str(ROOT)!r})\n{start}t0 = time.perf_counter()\n"
+               f"{code}\nres['wall_s'] = round(time.perf_counter() - t0, 2)\n{end}"
                "ru = resource.getrusage(resource.RUSAGE_SELF)\n"
                "res['peak_rss_mb'] = round(ru.ru_maxrss / 1024)\n"
                "res['cpu_s'] = round(ru.ru_utime + ru.ru_stime, 2)\n"
@@ -87,19 +128,21 @@ def child(code: str) -> dict:
 def bare_scan(path: Path) -> dict:
     return child(f"""import duckdb
 con = duckdb.connect()
-n, u, t = con.execute('''SELECT count(*), count(DISTINCT user_id), sum(length(text)) FROM read_json('{path}',
+n, u, t = con.execute('''SELECT count(*), count(DISTINCT user_id), sum(length(text)) FROM read_json(?,
     format='newline_delimited', columns={{'user_id': 'VARCHAR', 'parent_asin': 'VARCHAR', 'rating': 'DOUBLE',
-    'text': 'VARCHAR', 'timestamp': 'BIGINT'}})''').fetchone()
+    'text': 'VARCHAR', 'timestamp': 'BIGINT'}})''', [{str(path)!r}]).fetchone()
 res = {{'rows': n}}""")
 
 
 def dpbench_build(paths: list[Path], out: Path, recipe: str) -> dict:
     shutil.rmtree(out, ignore_errors=True)  # not timed: deleting the last run's 1 GB database
+    out.mkdir(parents=True)
     return child(f"""from pathlib import Path
 from dpbench.data.build import build_benchmark
 from dpbench.recipes import load_recipe
 r = build_benchmark({[str(p) for p in paths]!r}, load_recipe({recipe!r}, {{'data.categories': ['Books']}}), Path({str(out)!r}))
-res = {{'counts': r.counts, 'loops': r.loops, 'db_mb': round(r.database_bytes / 1e6, 1), 'fingerprint': r.fingerprint}}""")
+res = {{'counts': r.counts, 'loops': r.loops, 'db_mb': round(r.database_bytes / 1e6, 1), 'fingerprint': r.fingerprint,
+        'timings': r.timings}}""", watch=out)
 
 
 def python_build(paths: list[Path], out: Path, recipe: str) -> dict:
@@ -108,7 +151,7 @@ def python_build(paths: list[Path], out: Path, recipe: str) -> dict:
 from pathlib import Path
 from dpbench.recipes import load_recipe
 from tests.data.reference_impl import build_reference
-ref = build_reference([Path(p) for p in {[str(p) for p in paths]!r}], load_recipe({recipe!r}).data)
+ref = build_reference([Path(p) for p in {[str(p) for p in paths]!r}], load_recipe({recipe!r}, {{'data.categories': ['Books']}}).data)
 wall = time.perf_counter() - t0
 con = duckdb.connect({str(out / 'benchmark.duckdb')!r}, read_only=True)
 con.execute('SET enable_progress_bar = false')
@@ -121,38 +164,58 @@ same = ex == ref['examples'] and rv == ref['reviews'] and hist == {{k: v for k, 
 res = {{'python_wall_s': round(wall, 2), 'identical': same, 'examples': len(ref['examples'])}}""")
 
 
+def report(title: str, paths: list[Path], recipe: str, out: Path, python: bool, phases: bool,
+           published_s: float | None = None) -> None:
+    with open(paths[0], "rb") as f:
+        lines = sum(1 for _ in f)
+    mb = paths[0].stat().st_size / 1e6
+    scan = bare_scan(paths[0])
+    build = dpbench_build(paths, out, recipe)
+    c = build["counts"]
+    print(f"\n== {title}: {lines:,} review lines, {mb:,.0f} MB; recipe {recipe}")
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times inflate under load; "
+          "CPU seconds do not)")
+    print(f"bare DuckDB scan : {scan['wall_s']:7.2f} s wall  {scan['cpu_s']:7.2f} s CPU  "
+          f"{lines / scan['wall_s']:>10,.0f} reviews/s  peak RSS {scan['peak_rss_mb']:,} MB")
+    print(f"dpbench build    : {build['wall_s']:7.2f} s wall  {build['cpu_s']:7.2f} s CPU  "
+          f"{lines / build['wall_s']:>10,.0f} reviews/s  peak RSS {build['peak_rss_mb']:,} MB  "
+          f"scratch+output disk peak {build['peak_disk_mb']:,} MB  db {build['db_mb']:,} MB  "
+          f"ratio to scan {build['wall_s'] / scan['wall_s']:.1f}x wall, {build['cpu_s'] / scan['cpu_s']:.1f}x CPU")
+    print(f"  {c['users']:,} users, {c['items']:,} items, {c['reviews']:,} reviews, {c['examples']:,} examples, "
+          f"{c['history']:,} history rows; loops {build['loops']}; fingerprint {build['fingerprint']}")
+    if published_s:
+        print(f"  published pipeline on this set: {published_s:,.0f} s -> dpbench {published_s / build['wall_s']:.0f}x "
+              "faster (wall)")
+    if phases:
+        for name, v in build["timings"].items():
+            print(f"    {name:34s} {v['wall_s']:7.2f} s wall {v['cpu_s']:7.2f} s CPU")
+    if python:
+        py = python_build(paths, out, recipe)
+        print(f"pure Python      : {py['python_wall_s']:7.2f} s wall (build only; {py['cpu_s']:.1f} s CPU incl. the "
+              f"comparison)  {lines / py['python_wall_s']:>10,.0f} reviews/s  peak RSS {py['peak_rss_mb']:,} MB  "
+              f"dpbench is {py['python_wall_s'] / build['wall_s']:.1f}x faster (wall); identical outputs: {py['identical']}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 5_000_000])
     ap.add_argument("--recipe", default="sample")
+    ap.add_argument("--paper-sizes", type=int, nargs="*", default=[1_000_000],
+                    help="gen_amazon2023.py sets built with the paper recipe (needs ../shared)")
     ap.add_argument("--python-at", type=int, default=1_000_000, help="size at which to time the pure-Python build")
+    ap.add_argument("--phases", action="store_true", help="print each build's per-phase timings")
     args = ap.parse_args()
+    for n in args.paper_sizes:
+        paths = generate_2023(n, WORK / f"gen_{n}")
+        if paths is None:
+            print(f"\n(no {GEN_2023}: the paper-recipe figure needs ../shared)")
+            break
+        report(f"gen_amazon2023.py, {n:,} reviews", paths, "paper", WORK / f"bench_gen_{n}_paper",
+               n == args.python_at, args.phases, PUBLISHED_1M_S if n == 1_000_000 else None)
     for n in args.sizes:
-        t = time.perf_counter()
         paths = generate(n, WORK / f"raw_{n}")
-        gen_s = time.perf_counter() - t
-        with open(paths[0], "rb") as f:
-            lines = sum(1 for _ in f)
-        mb = paths[0].stat().st_size / 1e6
-        scan = bare_scan(paths[0])
-        out = WORK / f"bench_{n}_{args.recipe}"
-        build = dpbench_build(paths, out, args.recipe)
-        c = build["counts"]
-        print(f"\n== {n:,} synthetic reviews ({lines:,} lines incl. duplicates, {mb:,.0f} MB; generated in {gen_s:.0f} s)")
-        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times inflate under load; "
-              "CPU seconds do not)")
-        print(f"bare DuckDB scan : {scan['wall_s']:7.2f} s wall  {scan['cpu_s']:7.2f} s CPU  "
-              f"{lines / scan['wall_s']:>10,.0f} reviews/s  peak RSS {scan['peak_rss_mb']:,} MB")
-        print(f"dpbench build    : {build['wall_s']:7.2f} s wall  {build['cpu_s']:7.2f} s CPU  "
-              f"{lines / build['wall_s']:>10,.0f} reviews/s  peak RSS {build['peak_rss_mb']:,} MB  db {build['db_mb']:,} MB  "
-              f"ratio to scan {build['wall_s'] / scan['wall_s']:.1f}x wall, {build['cpu_s'] / scan['cpu_s']:.1f}x CPU")
-        print(f"  recipe {args.recipe}: {c['users']:,} users, {c['items']:,} items, {c['reviews']:,} reviews, "
-              f"{c['examples']:,} examples, {c['history']:,} history rows; loops {build['loops']}")
-        if n == args.python_at:
-            py = python_build(paths, out, args.recipe)
-            print(f"pure Python      : {py['python_wall_s']:7.2f} s wall (build only; {py['cpu_s']:.1f} s CPU incl. the "
-                  f"comparison)  {lines / py['python_wall_s']:>10,.0f} reviews/s  peak RSS {py['peak_rss_mb']:,} MB  "
-                  f"dpbench is {py['python_wall_s'] / build['wall_s']:.1f}x faster (wall); identical outputs: {py['identical']}")
+        report(f"{n:,} synthetic reviews (this script's generator)", paths, args.recipe, WORK / f"bench_{n}_{args.recipe}",
+               n == args.python_at, args.phases)
 
 
 if __name__ == "__main__":

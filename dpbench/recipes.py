@@ -2,19 +2,22 @@
 
 A recipe is a TOML file (recipes/NAME.toml) with optional sections [data], [generation], [rag],
 [dpl], [dep], [score]. Unknown fields are errors; CLI flags override fields with dotted keys
-(`apply_overrides(recipe, {"data.categories": ["Books"]})`). The resolved recipe (after overrides)
-is what builds and runs record, with its hash.
+(`apply_overrides(recipe, {"data.categories": ["Books"]})`), and `--set section.field=value`
+(`parse_set_options`) overrides any field, typed and validated like the file. The resolved recipe
+(after overrides) is what builds and runs record, with its hash. docs/benchmark.md describes the
+data fields.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dpbench.errors import RecipeError
 from dpbench.paths import recipes_dirs
@@ -24,8 +27,12 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A DuckDB memory size: a number and a unit (2GB, 512MiB, 1.5GB); nothing else reaches SET memory_limit.
+_SIZE = re.compile(r"\d+(\.\d+)?\s*(B|[KMGT]i?B)", re.IGNORECASE)
+
+
 class DataRecipe(_Section):
-    """How raw reviews become the benchmark (SPEC §2). Defaults are the sample recipe."""
+    """How raw reviews become the benchmark (docs/benchmark.md). Defaults are the sample recipe."""
 
     categories: list[str] = Field(default_factory=list, description="empty = every category found")
     # "paper": DPL's order (filter with dedup-for-counting, then dedup); "simple": dedup first, then filter.
@@ -36,7 +43,11 @@ class DataRecipe(_Section):
     desc_max_chars: int | None = Field(None, ge=0)
     require_item_title: bool = False
     require_item_categories: bool = False
-    require_rating_number: bool = False
+    require_rating_number: bool = False  # not applied to releases without the field (2018, 2014)
+    # Markup in metadata titles/descriptions: "strip" tags and decode entities (markup.py) or keep it raw.
+    strip_markup: bool = True
+    # Which text desc_min_chars / desc_max_chars measure: the cleaned description or the raw one.
+    desc_length_on: Literal["cleaned", "raw"] = "cleaned"
     # 2. reviews
     min_text_chars: int = Field(1, ge=1)
     require_review_title: bool = False
@@ -46,13 +57,27 @@ class DataRecipe(_Section):
     user_max_reviews: int | None = Field(None, ge=1)
     # 5. targets: the last n_targets reviews per user; the last two are val and test
     n_targets: int = Field(3, ge=3)
+    # Every example needs at least this many history reviews (strictly before its target); users whose
+    # first target has fewer are removed, inside the fixpoint loop, so the thresholds still hold.
+    min_history: int = Field(1, ge=0)
+    # Reviews at the same time as a target (day-resolution 2014/2018 timestamps): "exclude" leaves them
+    # out of the history and of the peers (only strictly earlier reviews are before the target);
+    # "drop_user" also removes users whose targets share their time with another of their reviews.
+    tie_rule: Literal["exclude", "drop_user"] = "exclude"
     # 6. profile loop (paper: 5 and 8; 0 disables)
     profile_item_min_users: int = Field(0, ge=0)
     profile_min_reviews: int = Field(0, ge=0)
     # peers: leak-free (peer_ts < target_ts) co-reviewers of history items
     max_peers_per_item: int | None = Field(None, ge=1, description="None = all; most recent kept first")
-    duckdb_memory_limit: str = "2GB"
+    duckdb_memory_limit: str = Field("2GB", description="a size: 2GB, 512MiB, ...")
     duckdb_threads: int | None = Field(None, ge=1)
+
+    @field_validator("duckdb_memory_limit")
+    @classmethod
+    def _size(cls, v: str) -> str:
+        if not _SIZE.fullmatch(v.strip()):
+            raise ValueError("must be a memory size such as 2GB, 512MiB or 1.5GB")
+        return v.strip()
 
     @model_validator(mode="after")
     def _check(self) -> DataRecipe:
@@ -176,18 +201,32 @@ def _format_error(err: ValidationError, where: str) -> str:
     return "\n".join(lines)
 
 
+# A recipe name is a bare identifier (recipes/NAME.toml, looked up in the recipe folders only);
+# anything else must be a path: ending in .toml or holding a path separator.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def is_recipe_path(name_or_path: str | Path) -> bool:
+    text = str(name_or_path)
+    return isinstance(name_or_path, Path) or text.endswith(".toml") or "/" in text or "\\" in text
+
+
 def find_recipe(name_or_path: str | Path) -> Path:
-    p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
-        if not p.exists():
-            raise RecipeError(f"recipe file not found: {p}")
+    """recipes/NAME.toml for a name, the file itself for a path; a name never resolves to a file or
+    folder of the working directory (`--recipe sample` with a ./sample folder is still the recipe)."""
+    if is_recipe_path(name_or_path):
+        p = Path(name_or_path).expanduser()
+        if not p.is_file():
+            raise RecipeError(f"recipe file not found: {p}" + (" (it is a directory)" if p.is_dir() else ""))
         return p
-    for d in recipes_dirs():
-        cand = d / f"{name_or_path}.toml"
-        if cand.exists():
-            return cand
+    name = str(name_or_path)
+    if _NAME.fullmatch(name):
+        for d in recipes_dirs():
+            cand = d / f"{name}.toml"
+            if cand.is_file():
+                return cand
     known = sorted({f.stem for d in recipes_dirs() if d.exists() for f in d.glob("*.toml")})
-    raise RecipeError(f"unknown recipe {name_or_path!r}; known recipes: {', '.join(known)} (or pass a .toml path)")
+    raise RecipeError(f"unknown recipe {name!r}; known recipes: {', '.join(known)} (or pass a path ending in .toml)")
 
 
 def load_recipe(name_or_path: str | Path = "sample", overrides: dict[str, Any] | None = None) -> Recipe:
@@ -198,7 +237,9 @@ def load_recipe(name_or_path: str | Path = "sample", overrides: dict[str, Any] |
     except tomllib.TOMLDecodeError as e:
         raise RecipeError(f"recipe {path} is not valid TOML: {e}") from None
     raw.setdefault("name", path.stem)
-    return recipe_from_dict(raw, where=str(path), overrides=overrides)
+    given = [k for k, v in (overrides or {}).items() if v is not None]
+    where = f"{path} with overrides {', '.join(given)}" if given else str(path)
+    return recipe_from_dict(raw, where=where, overrides=overrides)
 
 
 def recipe_from_dict(raw: dict[str, Any], where: str = "<dict>", overrides: dict[str, Any] | None = None) -> Recipe:
@@ -219,3 +260,46 @@ def recipe_from_dict(raw: dict[str, Any], where: str = "<dict>", overrides: dict
 
 def apply_overrides(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
     return recipe_from_dict(recipe.to_dict(), where=f"{recipe.name} + CLI flags", overrides=overrides)
+
+
+_TOP_FIELDS = ("name", "description")
+
+
+def parse_set_options(values: list[str] | None) -> dict[str, Any]:
+    """`--set KEY=VALUE` flags → dotted-key overrides for `load_recipe(overrides=)` / `apply_overrides`.
+
+    KEY is `section.field` (data.min_history) or a top-level field (name, description). VALUE is read
+    as a TOML value (false, 8, 0.5, "text", ["Books", "CDs_and_Vinyl"]); anything that is not valid
+    TOML is taken as a plain string (2GB, Books). Types and ranges are then checked by the recipe
+    model exactly as for the file. Unknown keys, a missing `=` and a key given twice are errors."""
+    out: dict[str, Any] = {}
+    for raw in values or []:
+        key, sep, text = raw.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise RecipeError(f"--set {raw!r}: expected KEY=VALUE, e.g. --set data.require_rating_number=false")
+        check_set_key(key, raw)
+        if key in out:
+            raise RecipeError(f"--set {key} is given twice")
+        out[key] = parse_set_value(text.strip())
+    return out
+
+
+def check_set_key(key: str, raw: str) -> None:
+    parts = key.split(".")
+    sections = {k: f.annotation for k, f in Recipe.model_fields.items() if k not in _TOP_FIELDS}
+    if len(parts) == 1 and parts[0] in _TOP_FIELDS:
+        return
+    if len(parts) != 2 or parts[0] not in sections:
+        raise RecipeError(f"--set {raw!r}: the key must be SECTION.FIELD with SECTION one of "
+                          f"{', '.join(sections)} (or {', '.join(_TOP_FIELDS)})")
+    fields = sections[parts[0]].model_fields
+    if parts[1] not in fields:
+        raise RecipeError(f"--set {raw!r}: [{parts[0]}] has no field {parts[1]!r}; its fields: {', '.join(fields)}")
+
+
+def parse_set_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text

@@ -45,6 +45,11 @@ def build_data(
     export: list[str] = typer.Option(None, "--export", help="Also write parquet (one file per table), hf (a datasets "
                                      "DatasetDict on disk) or dpl (the published DPL/DEP layout). Repeatable."),
     schema: str = typer.Option(None, "--schema", help="Force the raw release: 2023 | 2018 | 2014 (default: detected per file)."),
+    set_: list[str] = typer.Option(None, "--set", help="Override any recipe field: --set data.min_history=2 "
+                                   "(SECTION.FIELD=VALUE, the value read as TOML: false, 8, \"text\", [\"Books\"]; "
+                                   "checked like the file, recorded in the resolved recipe). Repeatable."),
+    timings: bool = typer.Option(False, "--timings", help="Print wall and CPU seconds per build phase "
+                                 "(always in build_report.json)."),
 ) -> None:
     """Build the benchmark database (data/NAME/benchmark.duckdb) from raw Amazon review files.
 
@@ -52,12 +57,13 @@ def build_data(
       dpbench build-data                                  # embedded sample → data/sample
       dpbench build-data --source ~/amazon --recipe paper --categories Books --out data/books
       dpbench build-data --source reviews_Musical_Instruments_5.json.gz --out data/mi --export parquet
+      dpbench build-data --source ~/amazon2018 --recipe paper --categories Gift_Cards --set data.min_history=2
     """
     from rich.console import Console
 
     from dpbench.data.build import build_benchmark
-    from dpbench.data.report import print_report
-    from dpbench.recipes import load_recipe
+    from dpbench.data.report import print_report, print_timings
+    from dpbench.recipes import load_recipe, parse_set_options
 
     sources = split_list(source) or ["sample"]
     exports = split_list(export)
@@ -67,11 +73,15 @@ def build_data(
     if schema is not None and schema not in SCHEMAS:
         raise DpbenchError(f"--schema {schema!r}: choose from {', '.join(SCHEMAS)}")
     cats = split_list([categories]) if categories else None
-    rec = load_recipe(recipe, {"data.categories": cats} if cats else None)
+    # --set first, then the dedicated flags (--categories wins over --set data.categories).
+    overrides = {**parse_set_options(set_), **({"data.categories": cats} if cats else {})}
+    rec = load_recipe(recipe, overrides or None)
     console = Console()
     report = build_benchmark(sources, rec, out or default_out(sources), strict=strict, exports=tuple(exports),
-                             schema=schema, console=console)
+                             schema=schema, console=console, overrides=overrides)
     print_report(report, console)
+    if timings:
+        print_timings(report, console)
 
 
 @app.command("validate")

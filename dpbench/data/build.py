@@ -1,9 +1,9 @@
-"""`dpbench build-data`: raw review files → data/NAME/benchmark.duckdb (SPEC §2, ARCHITECTURE contracts).
+"""`dpbench build-data`: raw review files → data/NAME/benchmark.duckdb (docs/benchmark.md).
 
 Flow: resolve sources → stage lines (sources.py, stage.py) → filters (filters.py) → targets, examples,
 history → peers view (peers.py) → build_info with a content fingerprint → exports. Everything is built
 into a temporary database next to the target and renamed only when complete, so a failed build never
-leaves a half-built benchmark behind.
+leaves a half-built benchmark behind (nor the output folder, when the build created it).
 """
 
 from __future__ import annotations
@@ -12,27 +12,42 @@ import hashlib
 import json
 import os
 import shutil
-import time
-from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from dpbench.data import filters, peers
-from dpbench.data.report import BuildReport
+from dpbench.data import filters, peers, targets
+from dpbench.data.diagnose import explain_empty
+from dpbench.data.markup import repair_metadata, summarize_repairs
+from dpbench.data.report import BuildReport, PhaseTimer
 from dpbench.data.sources import RawFile, describe_file, scan_dir
+from dpbench.data.sqltext import dict_rows
 from dpbench.data.stage import (
     mark_cross_file_rejects,
     raise_first_reject,
     stage_files,
     summarize_rejects,
 )
+from dpbench.data.workdb import (  # noqa: F401  (set_memory, size_bytes: part of this module's interface)
+    TEXTS_DB,
+    WORK_DB,
+    attach_output,
+    connect_build,
+    drop_work_tables,
+    save_tables,
+    set_memory,
+    size_bytes,
+    texts_in_memory,
+    texts_uncompressed,
+    written_join_order,
+)
 from dpbench.errors import DataError
 from dpbench.recipes import Recipe
 
 PUBLIC_TABLES = ("reviews", "items", "examples", "history")
-_WORK_TABLES = ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "meta_ok", "items_kept", "rv", "cur",
+_WORK_TABLES = ("stage_reviews", "staged_reviews", "review_marks", "meta_repairs", "stage_meta", "meta_ok", "items_kept",
+                "norm", "rv", "cur",
                 "kept", "seq", "user_keys", "item_keys")
 
 
@@ -66,88 +81,59 @@ def resolve_sources(
                 raise DataError(f"--source {src}: no such file or directory (use sample, hub, or a path)")
     files = [describe_file(p, schema) for p in sorted(set(paths), key=lambda q: (q.name, str(q)))]
     if categories:
-        files = [f for f in files if f.category in categories]
-        missing = sorted(set(categories) - {f.category for f in files if f.kind == "reviews"})
+        found = sorted({f.category for f in files if f.kind == "reviews"})
+        missing = [c for c in categories if c not in found]
         if missing:
-            raise DataError(f"no review files for categor{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} "
-                            f"in the given sources (found: {', '.join(sorted({f.category for f in files})) or 'none'})")
+            hint = (f"; to build what is there, pass --categories {','.join(found)}" if found else
+                    "; add {Category}.jsonl(.gz) review files")
+            raise DataError(
+                f"no review files for categor{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)} in the given "
+                f"sources (review files found for: {', '.join(found) or 'none'}; the recipe's data.categories or "
+                f"--categories ask for {', '.join(categories)}){hint}")
+        files = [f for f in files if f.category in categories]
     if not any(f.kind == "reviews" for f in files):
         raise DataError("the sources hold no review files (only metadata); add {Category}.jsonl(.gz) files")
     return files
 
 
-WORK_DB = "work"
-TEXTS_DB = "texts"
+def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int, all_normalized: bool = False) -> None:
+    """reviews, items, examples (history: dpbench/data/peers.py create_history). all_normalized: `norm`
+    holds every kept row with its final text (paper semantics) and the staged rows are gone."""
+    if all_normalized:
+        con.execute(
+            """CREATE TABLE reviews AS
+               SELECT s.review_id, n.user_id, n.item_id, n.rating, n.title, n.ntext AS text, n.ts, n.category
+               FROM seq s JOIN norm n USING (review_id)"""
+        )
+    else:
+        create_reviews_from_staged(con)
+    # The staged texts are most of the working memory: free them before the remaining steps, which
+    # otherwise run at the memory limit and spill (history took twice as long with them still held).
+    drop_work_tables(con, ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "norm", "rv", "cur", "kept",
+                           "user_keys"))
+    con.execute(
+        """CREATE TABLE items AS
+           SELECT r.item_id, coalesce(m.title, '') AS title, coalesce(m.description, '') AS description, r.category
+           FROM (SELECT DISTINCT category, item_id FROM reviews) r LEFT JOIN meta_ok m USING (category, item_id)"""
+    )
+    con.execute(
+        """CREATE TABLE examples AS
+            SELECT substr(md5(concat_ws(chr(31), category, user_id, target_review_id, split)), 1, 20) AS example_id, *
+            FROM (SELECT CASE s.rdesc WHEN 1 THEN 'test' WHEN 2 THEN 'val' ELSE 'train' END AS split,
+                         r.user_id, r.item_id, s.review_id AS target_review_id, s.ts AS target_ts,
+                         r.rating, r.title AS review_title, r.text AS reference, r.category,
+                         $nt + 1 - s.rdesc AS target_index
+                  FROM seq s JOIN reviews r USING (review_id) WHERE s.rdesc <= $nt)""",
+        {"nt": n_targets},
+    )
+    drop_work_tables(con, ("meta_ok", "items_kept"))
 
 
-def connect_build(spill: Path, recipe: Recipe) -> duckdb.DuckDBPyConnection:
-    """The working tables live in an in-memory database (no WAL or checkpoints for the many
-    intermediate tables) that spills to `spill` beyond the recipe's memory limit; only the final
-    tables go to disk. The staged review texts, the one big thing, go to a scratch database file
-    instead: a disk table is compressed as it is written (5M reviews: 0.5 GB, against 2.6 GB held
-    uncompressed in memory, which had to spill) and its blocks are evicted without being written again."""
-    con = duckdb.connect()
-    con.execute(f"ATTACH ':memory:' AS {WORK_DB} (COMPRESS)")
-    con.execute(f"USE {WORK_DB}")
-    spill.mkdir(parents=True, exist_ok=True)
-    con.execute(f"ATTACH '{spill / 'texts.duckdb'}' AS {TEXTS_DB}")
-    con.execute(f"SET search_path = '{WORK_DB}.main,{TEXTS_DB}.main'")
-    con.execute("SET enable_progress_bar = false")
-    set_memory(con, recipe.data.duckdb_memory_limit)
-    con.execute(f"SET temp_directory = '{spill}'")
-    con.execute("SET preserve_insertion_order = false")
-    if recipe.data.duckdb_threads:
-        con.execute(f"SET threads = {int(recipe.data.duckdb_threads)}")
-    return con
-
-
-def set_memory(con: duckdb.DuckDBPyConnection, limit: str) -> None:
-    """DuckDB's memory limit, with its blocks from one reserved pool of that size: a 5M build spent
-    ~25 s of system time mapping and unmapping blocks without it (older DuckDB has no such setting)."""
-    con.execute(f"SET memory_limit = '{limit}'")
-    with suppress(duckdb.Error):
-        con.execute(f"SET block_allocator_memory = '{limit}'")
-
-
-def attach_output(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Make the database file the default for new tables, so the public tables are written once,
-    straight to disk; the work tables stay in memory and are still found by name."""
-    con.execute(f"ATTACH '{path}' AS bench")
-    con.execute("USE bench")
-    con.execute(f"SET search_path = 'bench.main,{WORK_DB}.main,{TEXTS_DB}.main'")
-
-
-def save_tables(con: duckdb.DuckDBPyConnection, path: Path, max_peers_per_item: int | None) -> None:
-    """Detach the finished database file, then add the peers view there."""
-    con.execute(f"USE {WORK_DB}")
-    con.execute("DETACH bench")
-    out = duckdb.connect(str(path))
-    try:
-        peers.create_peer_view(out, max_peers_per_item)
-        out.execute("CHECKPOINT")
-    finally:
-        out.close()
-
-
-@contextmanager
-def written_join_order(con: duckdb.DuckDBPyConnection):
-    """Joins run as written (left = probe, right = hash-table side) while the block runs."""
-    try:
-        con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
-    except duckdb.Error:  # an older DuckDB without one of these optimizers: leave the plan to it
-        yield
-        return
-    try:
-        yield
-    finally:
-        con.execute("RESET disabled_optimizers")
-
-
-def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None:
-    """reviews, items, examples (history: dpbench/data/peers.py create_history)."""
+def create_reviews_from_staged(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """CREATE TEMP TABLE _keep AS
-           SELECT s.review_id, r.ntext, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)"""
+           SELECT s.review_id, n.ntext, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)
+           LEFT JOIN norm n USING (review_id)"""
     )
     # The texts (and ids, rating, title) are read back from the staged table in one pass: it must be the
     # probe side of the join (a hash table over millions of texts spills and doubles the build time),
@@ -160,37 +146,6 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int) -> None
                FROM staged_reviews st JOIN _keep k ON st.file_id = k.file_id AND st.line = k.line"""
         )
     con.execute("DROP TABLE _keep")
-    # The staged texts are most of the working memory: free them before the remaining steps, which
-    # otherwise run at the memory limit and spill (history took twice as long with them still held).
-    drop_work_tables(con, ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "rv", "cur", "kept",
-                           "user_keys"))
-    con.execute(
-        """CREATE TABLE items AS
-           SELECT r.item_id, coalesce(m.title, '') AS title, coalesce(m.description, '') AS description, r.category
-           FROM (SELECT DISTINCT category, item_id FROM reviews) r LEFT JOIN meta_ok m USING (category, item_id)"""
-    )
-    con.execute(
-        f"""CREATE TABLE examples AS
-            SELECT substr(md5(concat_ws(chr(31), category, user_id, target_review_id, split)), 1, 20) AS example_id, *
-            FROM (SELECT CASE s.rdesc WHEN 1 THEN 'test' WHEN 2 THEN 'val' ELSE 'train' END AS split,
-                         r.user_id, r.item_id, s.review_id AS target_review_id, s.ts AS target_ts,
-                         r.rating, r.title AS review_title, r.text AS reference, r.category,
-                         {n_targets} + 1 - s.rdesc AS target_index
-                  FROM seq s JOIN reviews r USING (review_id) WHERE s.rdesc <= {n_targets})"""
-    )
-    drop_work_tables(con, ("meta_ok", "items_kept"))
-
-
-def drop_work_tables(con: duckdb.DuckDBPyConnection, names) -> None:
-    """Drop these tables and views wherever they are among the working databases."""
-    found = con.execute(
-        """SELECT database_name, table_name, 'TABLE' FROM duckdb_tables() WHERE database_name IN (?, ?)
-           UNION ALL SELECT database_name, view_name, 'VIEW' FROM duckdb_views() WHERE database_name IN (?, ?)""",
-        [WORK_DB, TEXTS_DB, WORK_DB, TEXTS_DB],
-    ).fetchall()
-    for db, name, kind in found:
-        if name in names:
-            con.execute(f"DROP {kind} {db}.main.{name}")
 
 
 def table_set_hash(con: duckdb.DuckDBPyConnection, table: str, cols: list[str]) -> str:
@@ -228,21 +183,29 @@ def build_benchmark(
     exports: tuple[str, ...] | list[str] = (),
     schema: str | None = None,
     console=None,
+    overrides: dict[str, Any] | None = None,
 ) -> BuildReport:
-    """Build out/benchmark.duckdb (+ build_report.json, exports) from raw sources with a recipe."""
-    from dpbench import __version__
-
-    t0 = time.perf_counter()
+    """Build out/benchmark.duckdb (+ build_report.json, exports) from raw sources with a recipe.
+    overrides: the CLI overrides the recipe was resolved with (recorded beside it in build_info)."""
     out = Path(out)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    d = recipe.data
     try:
-        files = resolve_sources(sources, out, list(d.categories), schema)
+        return run_build(sources, recipe, out, strict=strict, exports=exports, schema=schema, console=console,
+                         overrides=overrides)
     except BaseException:
-        if created and not any(out.iterdir()):
-            out.rmdir()
+        if created:  # everything in it is this build's (raw sample files, spill, a partial export)
+            shutil.rmtree(out, ignore_errors=True)
         raise
+
+
+def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, console, overrides) -> BuildReport:
+    from dpbench import __version__
+
+    timer = PhaseTimer()
+    d = recipe.data
+    with timer.phase("resolve sources"):
+        files = resolve_sources(sources, out, list(d.categories), schema)
     final = out / "benchmark.duckdb"
     remove_stale_build_files(out)
     tmp = out / f".benchmark.duckdb.building-{os.getpid()}"
@@ -254,49 +217,73 @@ def build_benchmark(
             console.print(f"[dim]{msg}[/]")
 
     try:
-        con = connect_build(spill, recipe)
+        in_memory = texts_in_memory(files, d.duckdb_memory_limit)
+        con = connect_build(spill, recipe, in_memory)
         try:
-            staged = stage_files(con, files, strict=strict, progress=say, texts_db=TEXTS_DB)
-            mark_cross_file_rejects(con, d.require_metadata)
-            if strict:
-                raise_first_reject(con, files, "stage_reviews")
-                raise_first_reject(con, files, "stage_meta")
-            report.files = [dict(zip(("name", "kind", "category", "schema", "sha256", "bytes", "lines"), r))
-                            for r in con.execute("SELECT name, kind, category, schema, sha256, bytes, lines FROM files ORDER BY file_id").fetchall()]
-            report.rejects = summarize_rejects(con)
-            n_ok = con.execute("SELECT count(*) FROM stage_reviews WHERE reason IS NULL").fetchone()[0]
-            n_raw = con.execute("SELECT count(*) FROM stage_reviews").fetchone()[0]
-            report.add_step({"step": "raw review lines", "rows": int(n_raw), "users": None, "items": None})
-            report.add_step(filters.count_step(con, "clean reviews", "(SELECT * FROM stage_reviews WHERE reason IS NULL)"))
+            with timer.phase("read + parse files"):
+                staged = stage_files(con, files, strict=strict, progress=say, texts_db=TEXTS_DB,
+                                     uncompressed_texts=not in_memory and texts_uncompressed(files, out))
+            with timer.phase("metadata markup"):
+                if d.strip_markup:
+                    repair_metadata(con)
+                report.repairs = summarize_repairs(con)
+            with timer.phase("duplicates across files"):
+                mark_cross_file_rejects(con, d.require_metadata)
+                if strict:
+                    raise_first_reject(con, files, "stage_reviews")
+                    raise_first_reject(con, files, "stage_meta")
+            report.files = dict_rows(con, "SELECT name, kind, category, schema, sha256, bytes, lines FROM files "
+                                          "ORDER BY file_id")
+            report.notes = release_notes(report.files, d)
+            with timer.phase("reject summary"):
+                report.rejects = summarize_rejects(con)
+                n_ok = con.execute("SELECT count(*) FROM stage_reviews WHERE reason IS NULL").fetchone()[0]
+                n_raw = con.execute("SELECT count(*) FROM stage_reviews").fetchone()[0]
+                report.add_step({"step": "raw review lines", "rows": int(n_raw), "users": None, "items": None})
+                report.add_step(filters.count_step(con, "clean reviews",
+                                                   "(SELECT * FROM stage_reviews WHERE reason IS NULL)"))
             if n_ok == 0:
                 raise DataError(no_usable_rows_message(files, report.rejects))
             say("filtering")
-            report.loops = filters.run_filters(con, d, report.add_step)
-            report.loops["profile_loop_passes"] = filters.assign_targets(con, d, report.add_step)
+            with timer.phase("filters + core loop + dedup"):
+                report.loops = filters.run_filters(con, d, report.add_step)
+            with timer.phase("targets + profile loop"):
+                report.loops["profile_loop_passes"] = targets.assign_targets(con, d, report.add_step)
             n_users = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
+            tied = targets.count_tied_targets(con, d)
             if n_users == 0:
-                raise DataError(
-                    f"no user survived recipe {recipe.name!r} ({len(files)} files, {n_ok} clean reviews); the "
-                    "per-step counts were: " + "; ".join(f"{s['step']}: {s['rows']}" for s in report.steps)
-                    + ". Relax the thresholds (e.g. data.user_min_reviews, data.item_min_users) or use more data."
-                )
+                raise DataError(explain_empty(con, d, recipe.name, report.steps)
+                                + (" Notes: " + " ".join(report.notes) if report.notes else ""))
             say("writing tables")
             attach_output(con, tmp)
-            create_public_tables(con, d.n_targets)
-            peers.create_history(con)
-            drop_work_tables(con, _WORK_TABLES)
-            report.counts = collect_counts(con)
-            report.peers = peers.peer_stats(con)
-            report.fingerprint = compute_fingerprint(con)
-            report.seconds = round(time.perf_counter() - t0, 2)
+            with timer.phase("reviews, items, examples tables"):
+                create_public_tables(con, d.n_targets, all_normalized=d.semantics == "paper")
+            with timer.phase("history + n_peers"):
+                peers.create_history(con)
+                drop_work_tables(con, _WORK_TABLES)
+            with timer.phase("counts, warnings, peer stats"):
+                report.counts = collect_counts(con)
+                report.peers = peers.peer_stats(con)
+                # From the integer-keyed work tables and the peer statistics; `dpbench validate` counts
+                # the same three on the public tables by other queries (warning_counts).
+                report.warnings = {
+                    "examples_with_empty_history": report.peers["examples_with_empty_history"],
+                    "examples_without_peer_covered_history": report.peers["examples_without_peers"],
+                    "targets_tied_with_another_review": tied,
+                }
+            with timer.phase("fingerprint"):
+                report.fingerprint = compute_fingerprint(con)
             write_build_info(con, {
                 "fingerprint": report.fingerprint, "recipe": recipe.to_dict(), "recipe_name": recipe.name,
                 "recipe_hash": recipe.hash(), "data_recipe_hash": recipe.section_hash("data"),
+                "overrides": {k: v for k, v in (overrides or {}).items() if v is not None},
                 "sources": report.files, "counts": report.counts, "steps": report.steps, "loops": report.loops,
-                "rejects": report.rejects, "dpbench_version": __version__, "duckdb_version": duckdb.__version__,
+                "rejects": report.rejects, "repairs": report.repairs, "warnings": report.warnings,
+                "notes": report.notes, "dpbench_version": __version__, "duckdb_version": duckdb.__version__,
                 "lines_read": staged.lines,
             })
-            save_tables(con, tmp, d.max_peers_per_item)
+            with timer.phase("peers view + checkpoint"):
+                save_tables(con, tmp, d.max_peers_per_item)
         finally:
             con.close()
         os.replace(tmp, final)
@@ -311,10 +298,22 @@ def build_benchmark(
     if exports:
         from dpbench.data.export import export_benchmark
 
-        report.exports = {fmt: str(p) for fmt, p in export_benchmark(final, out, exports).items()}
-    report.seconds = round(time.perf_counter() - t0, 2)
+        with timer.phase("exports"):
+            report.exports = {fmt: str(p) for fmt, p in export_benchmark(final, out, exports).items()}
+    report.timings = timer.as_dict()
+    report.seconds = round(timer.total(), 2)
     report.write(out / "build_report.json")
     return report
+
+
+def release_notes(files: list[dict], d) -> list[str]:
+    """Recipe fields that a release cannot apply, said instead of filtered on."""
+    notes = []
+    lacking = [f["name"] for f in files if f["kind"] == "meta" and f["schema"] in filters.RELEASES_WITHOUT_RATING_NUMBER]
+    if d.require_rating_number and lacking:
+        notes.append(f"data.require_rating_number is not applied to {', '.join(lacking)}: the 2018 and 2014 "
+                     "metadata have no rating_number field.")
+    return notes
 
 
 def remove_stale_build_files(out: Path) -> None:

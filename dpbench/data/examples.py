@@ -12,6 +12,7 @@ from pathlib import Path
 
 import duckdb
 
+from dpbench.data.sqltext import dict_rows
 from dpbench.errors import DataError
 
 
@@ -57,18 +58,38 @@ class Example:
     peers: dict[str, list[Review]] = field(default_factory=dict)
 
 
+BENCHMARK_TABLES = ("reviews", "items", "examples", "history", "peers", "build_info")
+
+
 def benchmark_path(data: str | Path) -> Path:
     """Accept data/NAME or data/NAME/benchmark.duckdb."""
     p = Path(data)
     if p.is_dir():
         p = p / "benchmark.duckdb"
-    if not p.exists():
+    if not p.is_file():
         raise DataError(f"no benchmark at {p}: build one with `dpbench build-data --out {Path(data)}`")
     return p
 
 
-def connect(data: str | Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(benchmark_path(data)), read_only=True)
+def connect(data: str | Path, require_all: bool = True) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a built benchmark; a DataError naming the file when it is not a DuckDB
+    database, holds none of the benchmark tables or (require_all) lacks some of them."""
+    p = benchmark_path(data)
+    try:
+        con = duckdb.connect(str(p), read_only=True)
+        found = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    except duckdb.Error as e:
+        reason = str(e).strip().splitlines()[0][:200]
+        raise DataError(f"{p} is not a readable DuckDB database ({reason}); rebuild it with "
+                        f"`dpbench build-data --out {p.parent}`") from None
+    missing = [t for t in BENCHMARK_TABLES if t not in found]
+    if len(missing) == len(BENCHMARK_TABLES) or (require_all and missing):
+        con.close()
+        what = "holds no dpbench benchmark tables" if len(missing) == len(BENCHMARK_TABLES) else \
+            f"lacks the benchmark tables {', '.join(missing)}"
+        raise DataError(f"{p} is a DuckDB database but {what} (expected {', '.join(BENCHMARK_TABLES)}); "
+                        f"build one with `dpbench build-data --out {p.parent}`")
+    return con
 
 
 def benchmark_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
@@ -110,8 +131,17 @@ def select_example_ids(
     return [i for i in ids if in_shard(i, shard)]
 
 
-def _review(row) -> Review:
-    return Review(row[0], row[1], row[2], float(row[3]) if row[3] is not None else 0.0, row[4] or "", row[5] or "", int(row[6]))
+def _review(r: dict) -> Review:
+    return Review(r["review_id"], r["user_id"], r["item_id"], float(r["rating"]) if r["rating"] is not None else 0.0,
+                  r["title"] or "", r["text"] or "", int(r["ts"]))
+
+
+def _item(r: dict) -> Item:
+    return Item(r["item_id"], r["item_title"] or "", r["item_description"] or "", r["item_category"] or "")
+
+
+_ITEM_COLS = ("coalesce(i.title, '') AS item_title, coalesce(i.description, '') AS item_description, "
+              "coalesce(i.category, '') AS item_category")
 
 
 def load_examples(
@@ -124,46 +154,45 @@ def load_examples(
     if not example_ids:
         return []
     con.execute("CREATE OR REPLACE TEMP TABLE _want AS SELECT unnest(?::VARCHAR[]) AS example_id", [example_ids])
-    items_cols = "i.item_id, coalesce(i.title, ''), coalesce(i.description, ''), coalesce(i.category, '')"
-    rows = con.execute(
-        f"""SELECT e.example_id, e.split, e.user_id, e.target_review_id, e.target_ts, e.rating,
-                   e.review_title, e.reference, e.item_id, {items_cols}
-            FROM examples e JOIN _want w USING (example_id)
-            LEFT JOIN items i ON i.item_id = e.item_id"""
-    ).fetchall()
+    rows = dict_rows(
+        con, f"""SELECT e.example_id, e.split, e.user_id, e.target_review_id, e.target_ts, e.rating,
+                        e.review_title, e.reference, e.item_id, {_ITEM_COLS}
+                 FROM examples e JOIN _want w USING (example_id)
+                 LEFT JOIN items i ON i.item_id = e.item_id""")
     by_id: dict[str, Example] = {}
     for r in rows:
-        item = Item(r[8], r[10] or "", r[11] or "", r[12] or "")
-        by_id[r[0]] = Example(r[0], r[1], r[2], item, r[3], int(r[4]), float(r[5] or 0), r[6] or "", r[7] or "")
+        by_id[r["example_id"]] = Example(
+            r["example_id"], r["split"], r["user_id"], _item(r), r["target_review_id"], int(r["target_ts"]),
+            float(r["rating"] or 0), r["review_title"] or "", r["reference"] or "")
     missing = [i for i in example_ids if i not in by_id]
     if missing:
         raise DataError(f"{len(missing)} example ids are not in this benchmark (first: {missing[0]})")
 
-    hist = con.execute(
-        f"""SELECT h.example_id, h.position, r.review_id, r.user_id, r.item_id, r.rating, r.title, r.text, r.ts,
-                   {items_cols}
-            FROM history h JOIN _want w USING (example_id)
-            JOIN reviews r ON r.review_id = h.review_id
-            LEFT JOIN items i ON i.item_id = r.item_id
-            ORDER BY h.example_id, h.position"""
-    ).fetchall()
+    hist = dict_rows(
+        con, f"""SELECT h.example_id, h.position, r.review_id, r.user_id, r.item_id, r.rating, r.title, r.text, r.ts,
+                        {_ITEM_COLS}
+                 FROM history h JOIN _want w USING (example_id)
+                 JOIN reviews r ON r.review_id = h.review_id
+                 LEFT JOIN items i ON i.item_id = r.item_id
+                 ORDER BY h.example_id, h.position""")
     for r in hist:
-        item = Item(r[4], r[10] or "", r[11] or "", r[12] or "")
-        by_id[r[0]].history.append(HistoryEntry(int(r[1]), _review(r[2:9]), item))
+        by_id[r["example_id"]].history.append(HistoryEntry(int(r["position"]), _review(r), _item(r)))
 
     if with_peers:
-        lim = "" if max_peers_per_item is None else f"QUALIFY row_number() OVER (PARTITION BY p.example_id, p.item_id ORDER BY p.peer_ts DESC, p.peer_review_id) <= {int(max_peers_per_item)}"
-        peer_rows = con.execute(
-            f"""SELECT p.example_id, r.review_id, r.user_id, r.item_id, r.rating, r.title, r.text, r.ts
-                FROM peers p JOIN _want w USING (example_id)
-                JOIN reviews r ON r.review_id = p.peer_review_id
-                {lim}
-                ORDER BY p.example_id, r.item_id, r.ts DESC, r.review_id"""
-        ).fetchall()
+        lim = "" if max_peers_per_item is None else (
+            "QUALIFY row_number() OVER (PARTITION BY p.example_id, p.item_id "
+            "ORDER BY p.peer_ts DESC, p.peer_review_id) <= $max_peers")
+        peer_rows = dict_rows(
+            con, f"""SELECT p.example_id, r.review_id, r.user_id, r.item_id, r.rating, r.title, r.text, r.ts
+                     FROM peers p JOIN _want w USING (example_id)
+                     JOIN reviews r ON r.review_id = p.peer_review_id
+                     {lim}
+                     ORDER BY p.example_id, r.item_id, r.ts DESC, r.review_id""",
+            {"max_peers": int(max_peers_per_item)} if max_peers_per_item is not None else None)
         grouped: dict[str, dict[str, list[Review]]] = defaultdict(lambda: defaultdict(list))
         for r in peer_rows:
-            rv = _review(r[1:8])
-            grouped[r[0]][rv.item_id].append(rv)
+            rv = _review(r)
+            grouped[r["example_id"]][rv.item_id].append(rv)
         for eid, d in grouped.items():
             by_id[eid].peers = dict(d)
     con.execute("DROP TABLE IF EXISTS _want")

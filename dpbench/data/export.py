@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from dpbench.data.sqltext import sql_literal
 from dpbench.errors import DataError
 
 PARQUET_TABLES = ("reviews", "items", "examples", "history", "peers", "build_info")
@@ -44,7 +45,7 @@ def fresh_dir(path: Path) -> Path:
 def export_parquet(con: duckdb.DuckDBPyConnection, out: Path) -> Path:
     folder = fresh_dir(out / "parquet")
     for t in PARQUET_TABLES:
-        con.execute(f"COPY (SELECT * FROM {t}) TO '{folder / (t + '.parquet')}' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT * FROM {t}) TO {sql_literal(folder / (t + '.parquet'))} (FORMAT parquet)")
     return folder
 
 

@@ -1,5 +1,6 @@
 """The recipe's filters in DuckDB SQL: items, reviews, per-user deduplication, the core loop and the
-profile loop (SPEC §2 steps 1-6). Each step records (rows, users, items) for the build report.
+profile loop (docs/benchmark.md, steps 1-4; targets and the profile loop: targets.py). Each step
+records (rows, users, items) for the build report.
 
 Deduplication follows the published pipeline exactly: per user, walk reviews newest first and keep a
 review when neither its item nor its text belongs to a review already KEPT. That walk is sequential,
@@ -16,10 +17,13 @@ from collections.abc import Callable
 
 import duckdb
 
-from dpbench.data.stage import WS_CLASS
+from dpbench.data.sqltext import sql_int
+from dpbench.data.stage import META_FIELDS, WS_CLASS
+from dpbench.data.targets import drop_failing_users
 from dpbench.recipes import DataRecipe
 
 Step = dict  # {"step": str, "rows": int, "users": int, "items": int}
+RELEASES_WITHOUT_RATING_NUMBER = tuple(r for r, f in META_FIELDS.items() if f[4] is None)
 
 
 # Whitespace other than the plain space; a run needs rewriting when it holds one of these or 2+ spaces.
@@ -51,22 +55,31 @@ def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: boo
     return {"step": name, "rows": int(rows), "users": None if n_users is None else int(n_users), "items": int(items)}
 
 
+def item_conditions(d: DataRecipe) -> dict[str, str]:
+    """The recipe's item filters as SQL over meta_ok, by the field that sets each one."""
+    chars = "length(description)" if d.desc_length_on == "cleaned" else "raw_desc_chars"
+    conds = {"desc_min_chars": f"{chars} >= {sql_int(d.desc_min_chars)}"}
+    if d.desc_max_chars is not None:
+        conds["desc_max_chars"] = f"{chars} <= {sql_int(d.desc_max_chars)}"
+    if d.require_item_title:
+        conds["require_item_title"] = "coalesce(title, '') <> ''"
+    if d.require_item_categories:
+        conds["require_item_categories"] = "n_categories > 0"
+    if d.require_rating_number:
+        # Releases without the field (2018, 2014) are not filtered on it (the build report says so).
+        lacking = ", ".join(f"'{r}'" for r in RELEASES_WITHOUT_RATING_NUMBER)
+        conds["require_rating_number"] = f"(release IN ({lacking}) OR coalesce(rating_number, 0) <> 0)"
+    return conds
+
+
 def select_items(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
     """meta_ok: clean metadata rows; items_kept: those passing the recipe's item filters (step 1)."""
     con.execute(
-        """CREATE TABLE meta_ok AS SELECT category, item_id, title, description, n_categories, rating_number
+        """CREATE TABLE meta_ok AS SELECT category, item_id, title, description, n_categories, rating_number,
+                  release, raw_desc_chars
            FROM stage_meta WHERE reason IS NULL"""
     )
-    conds = [f"length(description) >= {int(d.desc_min_chars)}"]
-    if d.desc_max_chars is not None:
-        conds.append(f"length(description) <= {int(d.desc_max_chars)}")
-    if d.require_item_title:
-        conds.append("coalesce(title, '') <> ''")
-    if d.require_item_categories:
-        conds.append("n_categories > 0")
-    if d.require_rating_number:
-        conds.append("coalesce(rating_number, 0) <> 0")
-    con.execute(f"CREATE TABLE items_kept AS SELECT * FROM meta_ok WHERE {' AND '.join(conds)}")
+    con.execute(f"CREATE TABLE items_kept AS SELECT * FROM meta_ok WHERE {' AND '.join(item_conditions(d).values())}")
 
 
 def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
@@ -91,6 +104,10 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
            SELECT category, user_id, (row_number() OVER ())::INTEGER AS uk
            FROM (SELECT DISTINCT category, user_id FROM stage_reviews WHERE reason IS NULL)"""
     )
+    # Paper semantics count and filter on the raw text; only the core loop's survivors are normalized
+    # (normalize_survivors): the regex rewrite is the costliest expression of the build.
+    ntext = (f"CASE WHEN {needs_normalize_sql('s.text')} THEN nullif({rewrite_whitespace_sql('s.text')}, s.text) END"
+             if d.semantics != "paper" else "NULL::VARCHAR")
     con.execute(
         f"""CREATE TABLE rv AS
             SELECT substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) AS review_id,
@@ -99,29 +116,38 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
             FROM (
               -- ntext: the normalized text, only where it differs (the check is one regex scan, done once)
               SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.title, s.ts, s.text,
-                     hash(s.text) AS th_raw,
-                     CASE WHEN {needs_normalize_sql("s.text")} THEN nullif({rewrite_whitespace_sql("s.text")}, s.text) END
-                       AS ntext,
+                     hash(s.text) AS th_raw, {ntext} AS ntext,
                      i.ik, i.item_kept, i.has_meta, u.uk
               FROM stage_reviews s
               JOIN item_keys i ON i.category = s.category AND i.item_id = s.item_id
               JOIN user_keys u ON u.category = s.category AND u.user_id = s.user_id
               WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0)
-            WHERE {item_ok} AND {n_chars} >= {int(d.min_text_chars)} {title_ok}"""
+            WHERE {item_ok} AND {n_chars} >= {sql_int(d.min_text_chars)} {title_ok}"""
     )
 
 
-def create_dropped_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: str) -> int:
-    """_dropped(review_id): rows of `table` the published newest-first walk skips (item or `key` seen)."""
+def create_dropped_duplicates(
+    con: duckdb.DuckDBPyConnection, table: str, key: str, cache: dict[int, tuple[int, list[str]]] | None = None
+) -> int:
+    """_dropped(review_id): rows of `table` the published newest-first walk skips (item or `key` seen).
+
+    cache (the core loop, where rows are only ever removed): {uk: (rows, dropped ids)} from the last
+    pass; a user with as many rows as then has the same rows, so its walk is not run again."""
     import pyarrow as pa
 
+    users = dict(con.execute(
+        f"""SELECT uk, count(*) FROM {table} GROUP BY uk
+            HAVING count(*) > count(DISTINCT ik) OR count(*) > count(DISTINCT {key})"""
+    ).fetchall())
+    cache = {} if cache is None else cache
+    redo = [u for u, n in users.items() if cache.get(u, (None,))[0] != n]
+    con.register("_redo", pa.table({"uk": pa.array(redo, type=pa.int32())}))
     rows = con.execute(
-        f"""WITH dup AS (SELECT uk FROM {table} GROUP BY uk
-                         HAVING count(*) > count(DISTINCT ik) OR count(*) > count(DISTINCT {key}))
-            SELECT t.uk, t.review_id, t.ik, t.{key} FROM {table} t SEMI JOIN dup USING (uk)
+        f"""SELECT t.uk, t.review_id, t.ik, t.{key} FROM {table} t SEMI JOIN _redo USING (uk)
             ORDER BY t.uk, t.ts DESC, t.review_id DESC"""
     ).fetchall()
-    dropped: list[str] = []
+    con.unregister("_redo")
+    fresh: dict[int, list[str]] = {u: [] for u in redo}
     current = None
     seen_items: set = set()
     seen_keys: set = set()
@@ -129,10 +155,16 @@ def create_dropped_duplicates(con: duckdb.DuckDBPyConnection, table: str, key: s
         if user != current:
             current, seen_items, seen_keys = user, set(), set()
         if item in seen_items or k in seen_keys:
-            dropped.append(rid)
+            fresh[user].append(rid)
             continue
         seen_items.add(item)
         seen_keys.add(k)
+    for u in list(cache):
+        if u not in users:
+            del cache[u]
+    for u in redo:
+        cache[u] = (users[u], fresh[u])
+    dropped = [rid for u in users for rid in cache[u][1]]
     con.register("_dropped_arrow", pa.table({"review_id": pa.array(dropped, type=pa.string())}))
     con.execute("CREATE OR REPLACE TEMP TABLE _dropped AS SELECT review_id FROM _dropped_arrow")
     con.unregister("_dropped_arrow")
@@ -143,13 +175,14 @@ def run_core_loop(con: duckdb.DuckDBPyConnection, d: DataRecipe, table: str, cou
     """Step 3: drop reviews of items with < item_min_users users and of users outside the review-count
     range, until a pass removes nothing. With count_unique (paper), a user's count is the number of
     reviews the dedup walk keeps; rows are not removed by it. Returns the number of passes."""
-    user_max = f"AND n <= {int(d.user_max_reviews)}" if d.user_max_reviews is not None else ""
+    user_max = f"AND n <= {sql_int(d.user_max_reviews)}" if d.user_max_reviews is not None else ""
     passes = 0
+    walks: dict[int, tuple[int, list[str]]] = {}
     while True:
         passes += 1
         before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         if count_unique:
-            create_dropped_duplicates(con, table, "th")
+            create_dropped_duplicates(con, table, "th", walks)
             ucount = f"SELECT uk, count(*) AS n FROM {table} ANTI JOIN _dropped USING (review_id) GROUP BY uk"
         else:
             ucount = f"SELECT uk, count(*) AS n FROM {table} GROUP BY uk"
@@ -159,7 +192,7 @@ def run_core_loop(con: duckdb.DuckDBPyConnection, d: DataRecipe, table: str, cou
                      i AS (SELECT ik, count(DISTINCT uk) AS m FROM {table} GROUP BY ik)
                 SELECT t.* FROM {table} t
                 JOIN u USING (uk) JOIN i USING (ik)
-                WHERE m >= {int(d.item_min_users)} AND n >= {int(d.user_min_reviews)} {user_max}"""
+                WHERE m >= {sql_int(d.item_min_users)} AND n >= {sql_int(d.user_min_reviews)} {user_max}"""
         )
         con.execute(f"DROP TABLE {table}; ALTER TABLE {table}_next RENAME TO {table}")
         after = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
@@ -170,6 +203,31 @@ def run_core_loop(con: duckdb.DuckDBPyConnection, d: DataRecipe, table: str, cou
 def apply_dedup(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
     create_dropped_duplicates(con, table, key)
     con.execute(f"DELETE FROM {table} WHERE review_id IN (SELECT review_id FROM _dropped)")
+
+
+def normalize_survivors(con: duckdb.DuckDBPyConnection) -> None:
+    """Paper semantics, after the core loop: norm(review_id, uk, ik, ts, th, ntext, user_id, item_id,
+    rating, title, category) for the rows still in `cur`: ntext the normalized text of every row and th
+    its hash. The texts are read back from the staged table (the probe side: see
+    build.written_join_order) for the last time: the reviews table is written from norm, and the staged
+    rows, most of the working memory, are dropped here (1M reviews: 0.7 GB that made later steps spill)."""
+    from dpbench.data.workdb import drop_work_tables, written_join_order
+
+    with written_join_order(con):
+        con.execute(
+            f"""CREATE TABLE norm AS
+                SELECT review_id, uk, ik, ts, CASE WHEN changed THEN hash(ntext) ELSE th_raw END AS th, ntext,
+                       user_id, item_id, rating, title, category
+                FROM (SELECT k.review_id, k.uk, k.ik, k.ts, k.th_raw, {needs_normalize_sql("st.text")} AS changed,
+                             st.user_id, st.item_id, st.rating, st.title, st.category,
+                             CASE WHEN changed THEN {rewrite_whitespace_sql("st.text")} ELSE st.text END AS ntext
+                      FROM staged_reviews st
+                      JOIN (SELECT r.review_id, r.file_id, r.line, r.uk, r.ik, r.ts, r.th_raw
+                            FROM cur c JOIN rv r USING (review_id)) k
+                        ON st.file_id = k.file_id AND st.line = k.line)"""
+        )
+    if con.execute("SELECT count(*) FROM norm").fetchone()[0]:  # else the empty-build message reads them
+        drop_work_tables(con, ("stage_reviews", "staged_reviews", "review_marks"))
 
 
 def run_filters(
@@ -186,48 +244,22 @@ def run_filters(
         con.execute("CREATE TABLE cur AS SELECT review_id, uk, ik, ts, th_raw AS th FROM rv")
         passes = run_core_loop(con, d, "cur", count_unique=True)
         note(count_step(con, f"core loop ({passes} passes)", "cur", keyed=True))
-        con.execute("""CREATE TABLE kept AS SELECT c.review_id, c.uk, c.ik, c.ts, r.th_norm AS th
-                       FROM cur c JOIN rv r USING (review_id)""")
+        normalize_survivors(con)
+        con.execute("CREATE TABLE kept AS SELECT review_id, uk, ik, ts, th FROM norm")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept", keyed=True))
     else:
         con.execute("CREATE TABLE kept AS SELECT review_id, uk, ik, ts, th_norm AS th FROM rv")
+        con.execute("CREATE VIEW norm AS SELECT review_id, ntext FROM rv WHERE ntext IS NOT NULL")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept", keyed=True))
         passes = run_core_loop(con, d, "kept", count_unique=False)
         note(count_step(con, f"core loop ({passes} passes)", "kept", keyed=True))
+        # The history rules (targets.py) and the core loop, alternated until neither removes a row.
+        rounds = 0
+        while drop_failing_users(con, d, "kept"):
+            rounds += 1
+            passes += run_core_loop(con, d, "kept", count_unique=False)
+        if rounds:
+            note(count_step(con, f"history rules + core loop ({rounds} rounds)", "kept", keyed=True))
     return {"core_loop_passes": passes}
-
-
-def assign_targets(con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]) -> int:
-    """Steps 5-6 into table `seq(review_id, uk, ik, ts, rdesc, n)` (rdesc = 1 for a user's newest
-    review; the profile loop can leave gaps in it); returns profile passes."""
-    nt = int(d.n_targets)
-    con.execute(
-        """CREATE TABLE seq AS SELECT review_id, uk, ik, ts,
-             row_number() OVER (PARTITION BY uk ORDER BY ts DESC, review_id DESC) AS rdesc,
-             count(*) OVER (PARTITION BY uk) AS n FROM kept"""
-    )
-    # A user needs n_targets reviews plus at least one earlier review for the first target's history.
-    con.execute(f"DELETE FROM seq WHERE n <= {nt}")
-    note(count_step(con, f"users with > {nt} reviews (targets: last {nt})", "seq", keyed=True))
-    passes = 0
-    if d.profile_item_min_users > 0 or d.profile_min_reviews > 0:
-        while True:
-            passes += 1
-            users_before = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
-            con.execute(
-                f"""DELETE FROM seq WHERE rdesc > {nt} AND ik NOT IN (
-                      SELECT ik FROM seq WHERE rdesc > {nt} GROUP BY ik
-                      HAVING count(DISTINCT uk) >= {int(d.profile_item_min_users)})"""
-            )
-            con.execute(
-                f"""DELETE FROM seq WHERE uk IN (
-                      SELECT uk FROM seq GROUP BY uk
-                      HAVING count(*) FILTER (WHERE rdesc > {nt}) < {max(int(d.profile_min_reviews), 1)})"""
-            )
-            users_after = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
-            if users_after == users_before:
-                break
-        note(count_step(con, f"profile loop ({passes} passes)", "seq", keyed=True))
-    return passes

@@ -1,4 +1,4 @@
-"""Leak-free co-engaged peers (SPEC §2): for an example (user u, target time t) and an item j in u's
+"""Leak-free co-engaged peers (docs/benchmark.md): for an example (user u, target time t) and an item j in u's
 history, the other users' reviews of j written strictly before t.
 
 `peers` is a VIEW over reviews, history and examples, so it is leak-free by construction and costs
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import duckdb
 
+from dpbench.data.sqltext import sql_int
+
 
 def create_peer_view(con: duckdb.DuckDBPyConnection, max_peers_per_item: int | None = None) -> None:
     """peers(example_id, item_id, peer_user_id, peer_review_id, peer_ts) with peer_ts < target_ts;
@@ -18,7 +20,7 @@ def create_peer_view(con: duckdb.DuckDBPyConnection, max_peers_per_item: int | N
     if max_peers_per_item is not None:
         limit = (
             "QUALIFY row_number() OVER (PARTITION BY h.example_id, h.item_id "
-            f"ORDER BY r.ts DESC, r.review_id DESC) <= {int(max_peers_per_item)}"
+            f"ORDER BY r.ts DESC, r.review_id DESC) <= {sql_int(max_peers_per_item)}"
         )
     con.execute(
         f"""CREATE OR REPLACE VIEW peers AS
@@ -82,11 +84,11 @@ def peer_stats(con: duckdb.DuckDBPyConnection) -> dict:
              FROM examples e LEFT JOIN history h USING (example_id) GROUP BY e.example_id)
            SELECT count(*), min(peers), quantile_disc(peers, 0.25), median(peers), quantile_disc(peers, 0.75),
                   max(peers), avg(peers), avg(hist), avg(items_1), avg(items_4),
-                  count(*) FILTER (WHERE items_1 = 0)
+                  count(*) FILTER (WHERE items_1 = 0), count(*) FILTER (WHERE hist = 0)
            FROM per"""
     ).fetchone()
     keys = ("examples", "min", "p25", "median", "p75", "max", "mean", "mean_history_len",
-            "mean_items_with_peers", "mean_items_with_4_peers", "examples_without_peers")
+            "mean_items_with_peers", "mean_items_with_4_peers", "examples_without_peers", "examples_with_empty_history")
     return {k: (round(float(v), 2) if isinstance(v, float) else (int(v) if v is not None else 0)) for k, v in zip(keys, row)}
 
 
@@ -99,7 +101,7 @@ def audit_peers(con: duckdb.DuckDBPyConnection, max_peers_per_item: int | None =
     ).fetchone()[0]
     has_n_peers = "n_peers" in {r[0] for r in con.execute("DESCRIBE history").fetchall()}
     n = "h.n_peers" if has_n_peers else "NULL"
-    cap = f"least({n}, {int(max_peers_per_item)})" if max_peers_per_item else n
+    cap = f"least({n}, {sql_int(int(max_peers_per_item))})" if max_peers_per_item else n
     # One history row per (example, item): a user reviews an item once. The peer counts are joined
     # back to history in the same query (a CTE read twice would be materialized in memory).
     late, own, off = con.execute(

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import duckdb
 
+from dpbench.data.markup import MARKUP_RE
 from dpbench.data.sources import RawFile, iter_line_batches
+from dpbench.data.sqltext import sql_int, sql_literal
 from dpbench.errors import DataError
 
 # Python's str.isspace() set, so whitespace handling matches the published (Python) pipeline.
@@ -27,10 +29,11 @@ REVIEW_FIELDS = {
     "2018": (("reviewerID", "asin", "asin", "overall", "summary", "reviewText", "unixReviewTime"), 1000),
     "2014": (("reviewerID", "asin", "asin", "overall", "summary", "reviewText", "unixReviewTime"), 1000),
 }
+# Metadata: item, title, description, categories, rating_number (None: the release has no such field).
 META_FIELDS = {
     "2023": ("parent_asin", "title", "description", "categories", "rating_number"),
-    "2018": ("asin", "title", "description", "category", "rating_number"),
-    "2014": ("asin", "title", "description", "categories", "rating_number"),
+    "2018": ("asin", "title", "description", "category", None),
+    "2014": ("asin", "title", "description", "categories", None),
 }
 _BAD_SCALAR = "('ARRAY', 'OBJECT', 'BOOLEAN')"
 
@@ -53,12 +56,15 @@ def create_stage_tables(con: duckdb.DuckDBPyConnection, texts_db: str | None = N
            -- Rejects found across files (duplicates, items without metadata) are rows here, not
            -- UPDATEs: the first UPDATE of the big compressed staged table costs seconds per million rows.
            CREATE TABLE review_marks(file_id INTEGER, line BIGINT, reason VARCHAR);
+           CREATE TABLE meta_repairs(file_id INTEGER, line BIGINT, kind VARCHAR);
            CREATE VIEW stage_reviews AS
              SELECT s.* REPLACE (coalesce(s.reason, m.reason) AS reason)
              FROM staged_reviews s LEFT JOIN review_marks m USING (file_id, line);
+           -- desc_parts: the raw description list, kept only where the row may hold markup (markup.py)
            CREATE TABLE stage_meta(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
                               item_id VARCHAR, title VARCHAR, description VARCHAR, n_categories INTEGER,
-                              rating_number DOUBLE);"""
+                              rating_number DOUBLE, release VARCHAR, raw_desc_chars INTEGER,
+                              desc_parts VARCHAR[], has_markup BOOLEAN);"""
     )
 
 
@@ -81,10 +87,10 @@ def parsed_cte(paths: str) -> str:
       FROM v)"""
 
 
-def review_select_sql(file_id: int, rf: RawFile) -> str:
+def review_select_sql(rf: RawFile) -> str:
+    """Parameters: file_id, category, release. Field names and the scale come from REVIEW_FIELDS."""
     (user, item, item2, rating, title, text, ts), scale = REVIEW_FIELDS[rf.schema]
     paths = ", ".join(f"'$.{p}'" for p in (user, item, item2, rating, title, text, ts))
-    cat = rf.category.replace("'", "''")
     return parsed_cte(paths) + f""",
     g AS (
       SELECT line, bad_utf8, ok, t[1] AS t_user, s[1] AS user_id,
@@ -92,7 +98,7 @@ def review_select_sql(file_id: int, rf: RawFile) -> str:
              t[4] AS t_rating, try_cast(s[4] AS DOUBLE) AS rating, t[5] AS t_title, s[5] AS title,
              t[6] AS t_text, s[6] AS txt, t[7] AS t_ts, try_cast(s[7] AS DOUBLE) AS ts_raw
       FROM f)
-    SELECT {file_id} AS file_id, line,
+    SELECT $file_id::INTEGER AS file_id, line,
       CASE WHEN bad_utf8 THEN 'invalid_utf8'
            WHEN NOT ok THEN 'malformed_json'
            WHEN {_missing('t_user')} OR user_id = '' THEN 'missing_field:{user}'
@@ -108,24 +114,33 @@ def review_select_sql(file_id: int, rf: RawFile) -> str:
            WHEN ts_raw IS NULL OR t_ts IN {_BAD_SCALAR} OR isnan(ts_raw) THEN 'mistyped_field:{ts}'
            WHEN t_title IN {_BAD_SCALAR} THEN 'mistyped_field:{title}'
       END AS reason,
-      '{cat}' AS category, user_id, item_id, rating, coalesce(title, '') AS title, txt AS text,
-      CAST(round(ts_raw * {scale}) AS BIGINT) AS ts, '{rf.schema}' AS release
+      $category::VARCHAR AS category, user_id, item_id, rating, coalesce(title, '') AS title, txt AS text,
+      CAST(round(ts_raw * {int(scale)}) AS BIGINT) AS ts, $release::VARCHAR AS release
     FROM g"""
 
 
-def meta_select_sql(file_id: int, rf: RawFile) -> str:
+def meta_select_sql(rf: RawFile) -> str:
+    """Parameters: file_id, category, release."""
     item, title, desc, cats, rnum = META_FIELDS["2023" if rf.schema == "empty" else rf.schema]
-    paths = ", ".join(f"'$.{p}'" for p in (item, title, desc, cats, rnum))
-    cat = rf.category.replace("'", "''")
+    paths = ", ".join(f"'$.{p}'" for p in (item, title, desc, cats) + ((rnum,) if rnum else ()))
+    markup = sql_literal(MARKUP_RE)  # our constant, inlined: a parameter would compile the regex per row
+    rnum_sql = "t[5] AS t_rnum, try_cast(s[5] AS DOUBLE) AS rnum" if rnum else "NULL AS t_rnum, NULL::DOUBLE AS rnum"
     return parsed_cte(paths) + f""",
     g AS (
       SELECT line, bad_utf8, ok, t[1] AS t_item, s[1] AS item_id, t[2] AS t_title, s[2] AS title, t[3] AS t_desc,
              CASE t[3] WHEN 'ARRAY' THEN from_json(json_extract(text, '$.{desc}'), '["VARCHAR"]')
                        WHEN 'VARCHAR' THEN [s[3]] ELSE [] END AS dl,
-             t[5] AS t_rnum, try_cast(s[5] AS DOUBLE) AS rnum,
+             {rnum_sql},
              CASE WHEN t[4] = 'ARRAY' THEN json_array_length(text, '$.{cats}') ELSE 0 END AS n_cat
-      FROM f)
-    SELECT {file_id} AS file_id, line,
+      FROM f),
+    h AS (
+      SELECT *,
+        -- DPL's create_description: drop a leading "Product Description" entry, join with spaces
+        CASE WHEN len(dl) = 0 THEN ''
+             WHEN dl[1] = 'Product Description' THEN array_to_string(dl[2:], ' ')
+             ELSE array_to_string(dl, ' ') END AS description
+      FROM g)
+    SELECT $file_id::INTEGER AS file_id, line,
       CASE WHEN bad_utf8 THEN 'invalid_utf8'
            WHEN NOT ok THEN 'malformed_json'
            WHEN {_missing('t_item')} OR item_id = '' THEN 'missing_field:{item}'
@@ -133,13 +148,11 @@ def meta_select_sql(file_id: int, rf: RawFile) -> str:
            WHEN t_title IN {_BAD_SCALAR} THEN 'mistyped_field:{title}'
            WHEN t_desc IN ('OBJECT', 'BOOLEAN', 'BIGINT', 'UBIGINT', 'DOUBLE') THEN 'mistyped_field:{desc}'
       END AS reason,
-      '{cat}' AS category, item_id, title,
-      -- DPL's create_description: drop a leading "Product Description" entry, join with spaces
-      CASE WHEN len(dl) = 0 THEN ''
-           WHEN dl[1] = 'Product Description' THEN array_to_string(dl[2:], ' ')
-           ELSE array_to_string(dl, ' ') END AS description,
-      n_cat AS n_categories, rnum AS rating_number
-    FROM g"""
+      $category::VARCHAR AS category, item_id, title, description, n_cat AS n_categories, rnum AS rating_number,
+      $release::VARCHAR AS release, length(description)::INTEGER AS raw_desc_chars,
+      CASE WHEN regexp_matches(description, {markup}) THEN dl END AS desc_parts,
+      regexp_matches(coalesce(title, ''), {markup}) OR regexp_matches(description, {markup}) AS has_markup
+    FROM h"""
 
 
 def stage_files(
@@ -149,8 +162,10 @@ def stage_files(
     strict: bool = False,
     progress: Callable[[str], None] | None = None,
     texts_db: str | None = None,
+    uncompressed_texts: bool = False,
 ) -> StageStats:
-    """Parse every file into stage_reviews / stage_meta; with strict, stop at the first bad line."""
+    """Parse every file into stage_reviews / stage_meta; with strict, stop at the first bad line.
+    uncompressed_texts: write the staged reviews without compression (a scratch file with disk to spare)."""
     create_stage_tables(con, texts_db)
     stats = StageStats()
     for file_id, rf in enumerate(files):
@@ -158,23 +173,15 @@ def stage_files(
             progress(f"reading {rf.path.name}")
         n_lines = 0
         hasher = hashlib.sha256()
-        # reviews are written to the table behind the stage_reviews view, which also holds the later marks
-        table, checked = ("staged_reviews", "stage_reviews") if rf.kind == "reviews" else ("stage_meta", "stage_meta")
         if rf.schema != "empty":
-            sql = review_select_sql(file_id, rf) if rf.kind == "reviews" else meta_select_sql(file_id, rf)
-            if strict:  # one query per block, so the build stops at the first block with a bad line
-                for chunk in iter_line_batches(rf.path, hasher=hasher):
-                    n_lines = max(n_lines, int(chunk["line"][-1].as_py())) if len(chunk) else n_lines
-                    con.register("chunk", chunk)
-                    con.execute(f"INSERT INTO {table} {sql}")
-                    con.unregister("chunk")
-                    raise_first_reject(con, files, checked, file_id)
-            else:  # one streaming query per file: half the CPU of a query per block
-                last = [0]
-                con.register("chunk", stream_lines(rf.path, hasher, last))
-                con.execute(f"INSERT INTO {table} {sql}")
-                con.unregister("chunk")
-                n_lines = last[0]
+            plain = uncompressed_texts and rf.kind == "reviews"
+            if plain:
+                con.execute("SET force_compression = 'uncompressed'")
+            try:
+                n_lines = insert_file(con, files, file_id, rf, strict, hasher)
+            finally:
+                if plain:
+                    con.execute("RESET force_compression")
         size = rf.path.stat().st_size
         con.execute(
             "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -184,18 +191,73 @@ def stage_files(
     return stats
 
 
+def insert_file(con: duckdb.DuckDBPyConnection, files: list[RawFile], file_id: int, rf: RawFile, strict: bool,
+                hasher) -> int:
+    """Stage one file's lines; the number of its last line."""
+    # reviews are written to the table behind the stage_reviews view, which also holds the later marks
+    table, checked = ("staged_reviews", "stage_reviews") if rf.kind == "reviews" else ("stage_meta", "stage_meta")
+    sql = review_select_sql(rf) if rf.kind == "reviews" else meta_select_sql(rf)
+    params = {"file_id": file_id, "category": rf.category, "release": rf.schema}
+    n_lines = 0
+    if strict:  # one query per block, so the build stops at the first block with a bad line
+        for chunk in iter_line_batches(rf.path, hasher=hasher):
+            n_lines = max(n_lines, int(chunk["line"][-1].as_py())) if len(chunk) else n_lines
+            con.register("chunk", chunk)
+            con.execute(f"INSERT INTO {table} {sql}", params)
+            con.unregister("chunk")
+            raise_first_reject(con, files, checked, file_id)
+        return n_lines
+    last = [0]  # one streaming query per file: half the CPU of a query per block
+    con.register("chunk", stream_lines(rf.path, hasher, last))
+    con.execute(f"INSERT INTO {table} {sql}", params)
+    con.unregister("chunk")
+    return last[0]
+
+
 def stream_lines(path: Path, hasher, last: list[int]):
     """The file's numbered lines as one Arrow stream (read lazily, block by block); `last[0]` ends
-    up as the last line number seen."""
+    up as the last line number seen. A reader thread reads and splits the next blocks while DuckDB
+    parses the current one (DuckDB pulls the stream on one thread and releases the GIL meanwhile;
+    reading, numpy splitting and UTF-8 checks release it too), so the two overlap."""
+    import queue
+    import threading
+
     import pyarrow as pa
 
     schema = pa.schema([("line", pa.int64()), ("text", pa.large_string())])
+    blocks: queue.Queue = queue.Queue(maxsize=2)
+    done = object()
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            for chunk in iter_line_batches(path, hasher=hasher):
+                while not stop.is_set():
+                    try:
+                        blocks.put(chunk.cast(schema), timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            blocks.put(done)
+        except BaseException as e:  # handed to the consumer, raised there
+            blocks.put(e)
+
+    reader = threading.Thread(target=read, name=f"read-{path.name}", daemon=True)
 
     def batches():
-        for chunk in iter_line_batches(path, hasher=hasher):
-            if len(chunk):
-                last[0] = max(last[0], int(chunk["line"][-1].as_py()))
-            yield from chunk.cast(schema).to_batches()
+        reader.start()
+        try:
+            while (chunk := blocks.get()) is not done:
+                if isinstance(chunk, BaseException):
+                    raise chunk
+                if len(chunk):
+                    last[0] = max(last[0], int(chunk["line"][-1].as_py()))
+                yield from chunk.to_batches()
+        finally:
+            stop.set()
+            reader.join()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
@@ -204,9 +266,9 @@ def raise_first_reject(
     con: duckdb.DuckDBPyConnection, files: list[RawFile], table: str, file_id: int | None = None
 ) -> None:
     """--strict: a DataError naming the first bad line (file:line) and why it is bad."""
-    where = "" if file_id is None else f"AND file_id = {int(file_id)}"
     row = con.execute(
-        f"SELECT file_id, line, reason FROM {table} WHERE reason IS NOT NULL {where} ORDER BY file_id, line LIMIT 1"
+        f"""SELECT file_id, line, reason FROM {table} WHERE reason IS NOT NULL AND ($file_id IS NULL OR file_id = $file_id)
+            ORDER BY file_id, line LIMIT 1""", {"file_id": file_id}
     ).fetchone()
     if row:
         path = files[row[0]].path
@@ -231,7 +293,7 @@ def explain_reason(reason: str) -> str:
 
 
 def mark_cross_file_rejects(con: duckdb.DuckDBPyConnection, require_metadata: bool) -> None:
-    """Duplicates (exact; and, for 2014/2018, one review repeated across variant asins) and,
+    """Duplicates (exact; and one review repeated across variant items, for every release) and,
     when the recipe needs metadata, reviews of items that have none. Choices are by content, so
     file and line order never change the outcome."""
     con.execute(
@@ -241,35 +303,36 @@ def mark_cross_file_rejects(con: duckdb.DuckDBPyConnection, require_metadata: bo
                  ORDER BY length(description) DESC, title, description, n_categories DESC, rating_number DESC) AS rn
                FROM stage_meta WHERE reason IS NULL) WHERE rn > 1)"""
     )
-    # Exact duplicates share (category, user, item, time): find the repeated keys by one 64-bit hash
+    # Both kinds of duplicate share (category, user, time): find the repeated keys by one 64-bit hash
     # of them (grouping millions of string tuples cost seconds; the texts are not read at all), then
-    # rank only the candidate rows by their exact values, so a hash collision changes nothing.
+    # rank only those candidate rows by their exact values, so a hash collision changes nothing. No
+    # review is marked yet, so the staged table is read without the marks view.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _dup AS
-           WITH keys AS (SELECT hash(category, user_id, item_id, ts) AS k FROM stage_reviews
+        """CREATE OR REPLACE TEMP TABLE _cand AS
+           WITH keys AS (SELECT hash(category, user_id, ts) AS k FROM staged_reviews
                          WHERE reason IS NULL GROUP BY k HAVING count(*) > 1)
-           SELECT file_id, line FROM (
-             SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.item_id, s.ts, s.text
-                                                          ORDER BY s.rating, s.title) AS rn
-             FROM stage_reviews s SEMI JOIN keys k ON hash(s.category, s.user_id, s.item_id, s.ts) = k.k
-             WHERE s.reason IS NULL) WHERE rn > 1"""
+           SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.ts, s.text, s.rating, s.title
+           FROM staged_reviews s SEMI JOIN keys k ON hash(s.category, s.user_id, s.ts) = k.k
+           WHERE s.reason IS NULL"""
     )
-    con.execute("INSERT INTO review_marks SELECT file_id, line, 'duplicate' FROM _dup")
-    # 2018 5-core files repeat one review across variant asins: keep the copy whose item has metadata.
+    # Exact duplicates: the same user, item, time and text; the lowest rating (then title) stays.
     con.execute(
-        """CREATE OR REPLACE TEMP TABLE _dup AS
-           WITH keys AS (SELECT hash(category, user_id, ts) AS k FROM stage_reviews
-                         WHERE reason IS NULL AND release IN ('2014', '2018') GROUP BY k HAVING count(*) > 1)
-           SELECT file_id, line FROM (
-             SELECT s.file_id, s.line, row_number() OVER (PARTITION BY s.category, s.user_id, s.text, s.ts
-                                                          ORDER BY (m.item_id IS NULL), s.item_id) AS rn
-             FROM stage_reviews s SEMI JOIN keys k ON hash(s.category, s.user_id, s.ts) = k.k
-             LEFT JOIN (SELECT DISTINCT category, item_id FROM stage_meta WHERE reason IS NULL) m
-               ON m.category = s.category AND m.item_id = s.item_id
-             WHERE s.reason IS NULL AND s.release IN ('2014', '2018')) WHERE rn > 1"""
+        """INSERT INTO review_marks SELECT file_id, line, 'duplicate' FROM (
+             SELECT file_id, line, row_number() OVER (PARTITION BY category, user_id, item_id, ts, text
+                                                      ORDER BY rating, title) AS rn FROM _cand) WHERE rn > 1"""
     )
-    con.execute("INSERT INTO review_marks SELECT file_id, line, 'duplicate:variant_asin' FROM _dup")
-    con.execute("DROP TABLE _dup")
+    # One review repeated across variant items (2018 5-core files repeat it across variant asins; a
+    # 2023-layout copy of such a file holds the same rows): the same rule for every release, so a set
+    # and its conversion give one benchmark. Keep the copy whose item has metadata, then the smallest id.
+    con.execute(
+        """INSERT INTO review_marks SELECT file_id, line, 'duplicate:variant_asin' FROM (
+             SELECT c.file_id, c.line, row_number() OVER (PARTITION BY c.category, c.user_id, c.text, c.ts
+                                                          ORDER BY (m.item_id IS NULL), c.item_id) AS rn
+             FROM _cand c ANTI JOIN review_marks d ON d.file_id = c.file_id AND d.line = c.line
+             LEFT JOIN (SELECT DISTINCT category, item_id FROM stage_meta WHERE reason IS NULL) m
+               ON m.category = c.category AND m.item_id = c.item_id) WHERE rn > 1"""
+    )
+    con.execute("DROP TABLE _cand")
     if require_metadata:
         con.execute(
             """INSERT INTO review_marks SELECT file_id, line, 'item_without_metadata' FROM stage_reviews s
@@ -285,7 +348,7 @@ def summarize_rejects(con: duckdb.DuckDBPyConnection, examples_per_reason: int =
         f"""WITH r AS (SELECT 'reviews' AS kind, file_id, line, reason FROM stage_reviews WHERE reason IS NOT NULL
                       UNION ALL SELECT 'meta', file_id, line, reason FROM stage_meta WHERE reason IS NOT NULL)
             SELECT r.kind || ':' || r.reason AS k, count(*) AS n,
-                   list(f.name || ':' || r.line ORDER BY r.file_id, r.line)[1:{examples_per_reason}] AS ex
+                   list(f.name || ':' || r.line ORDER BY r.file_id, r.line)[1:{sql_int(examples_per_reason)}] AS ex
             FROM r JOIN files f USING (file_id) GROUP BY ALL ORDER BY n DESC, k"""
     ).fetchall()
     return {k: {"count": int(n), "examples": list(ex)} for k, n, ex in rows}

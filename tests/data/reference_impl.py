@@ -86,13 +86,11 @@ def dedup_raw(reviews: list[dict], meta: dict) -> list[dict]:
     exact = {}
     for rv in sorted(reviews, key=lambda x: (x["rating"], x["title"])):
         exact.setdefault((rv["category"], rv["user"], rv["item"], rv["ts"], rv["text"]), rv)
-    out = list(exact.values())
-    if out and out[0]["release"] != "2023":
-        variants = {}
-        for rv in sorted(out, key=lambda x: ((x["category"], x["item"]) not in meta, x["item"])):
-            variants.setdefault((rv["category"], rv["user"], rv["text"], rv["ts"]), rv)
-        out = list(variants.values())
-    return out
+    # One review repeated across variant items: every release alike, the copy with metadata, then the smallest item.
+    variants = {}
+    for rv in sorted(exact.values(), key=lambda x: ((x["category"], x["item"]) not in meta, x["item"])):
+        variants.setdefault((rv["category"], rv["user"], rv["text"], rv["ts"]), rv)
+    return list(variants.values())
 
 
 def greedy_unique(revs: list[dict], key) -> list[dict]:
@@ -132,6 +130,23 @@ def core_loop(reviews: list[dict], d, unique_key) -> tuple[list[dict], int]:
         reviews = new
 
 
+def history_ok(revs: list[dict], d, need_extra: bool) -> bool:
+    """The user's first target (the n_targets-th newest by (ts, id)) has >= min_history reviews strictly
+    before it; with tie_rule drop_user no target shares its time with another review of the user.
+    need_extra (simple semantics): the user also needs more than n_targets reviews."""
+    v = sorted(revs, key=lambda x: (x["ts"], x["id"]))
+    nt = d.n_targets
+    if len(v) < nt or (need_extra and len(v) <= nt):
+        return False
+    first = v[-nt]["ts"]
+    if sum(rv["ts"] < first for rv in v) < d.min_history:
+        return False
+    if d.tie_rule == "drop_user":
+        times = [rv["ts"] for rv in v]
+        return all(times.count(t["ts"]) == 1 for t in v[-nt:])
+    return True
+
+
 def build_reference(paths: list[Path], d, release: str = "2023") -> dict:
     """Returns {"reviews": {id: (user, item, ts, text)}, "examples": {example_id: (split, user, target id)},
     "history": {example_id: [review ids, most recent first]}, "core_passes", "profile_passes"}."""
@@ -159,6 +174,13 @@ def build_reference(paths: list[Path], d, release: str = "2023") -> dict:
     else:
         out = [rv for v in by_user(out).values() for rv in greedy_unique(v, lambda x: x["ntext"])]
         out, core_passes = core_loop(out, d, None)
+        while True:  # the history rules and the core loop until neither removes a review
+            users = by_user(out)
+            bad = {k for k, v in users.items() if not history_ok(v, d, need_extra=True)}
+            if not bad:
+                break
+            out, p = core_loop([rv for rv in out if (rv["category"], rv["user"]) not in bad], d, None)
+            core_passes += p
     nt = d.n_targets
     split = {}
     for k, v in by_user(out).items():
@@ -166,7 +188,8 @@ def build_reference(paths: list[Path], d, release: str = "2023") -> dict:
         if len(v) > nt:
             split[k] = (v[:-nt], v[-nt:])
     profile_passes = 0
-    if d.profile_item_min_users or d.profile_min_reviews:
+    rules = d.semantics == "paper" and (d.min_history > 0 or d.tie_rule == "drop_user")
+    if d.profile_item_min_users or d.profile_min_reviews or rules:
         while True:
             profile_passes += 1
             item_users = defaultdict(set)
@@ -176,7 +199,8 @@ def build_reference(paths: list[Path], d, release: str = "2023") -> dict:
             new = {}
             for k, (prof, targets) in split.items():
                 prof = [rv for rv in prof if len(item_users[(k[0], rv["item"])]) >= d.profile_item_min_users]
-                if len(prof) >= max(d.profile_min_reviews, 1):
+                if len(prof) >= max(d.profile_min_reviews, 1) and (
+                        not rules or history_ok(prof + targets, d, need_extra=False)):
                     new[k] = (prof, targets)
             changed = len(new) != len(split)
             split = new

@@ -1,4 +1,4 @@
-"""The default build (embedded sample, sample recipe): guarantees of issue 2 §3, each a failing-capable test."""
+"""The default build (embedded sample, sample recipe): every guarantee of the benchmark (docs/benchmark.md), each a failing-capable test."""
 
 from __future__ import annotations
 
@@ -194,3 +194,21 @@ def test_exports_parquet_hf_dpl(sample, tmp_path):
     assert ts == sorted(ts) and ts[-1] < r["data"]["timestamp"]  # oldest first, all before the target
     meta = load_from_disk(str(paths["dpl"] / "DPL-meta" / "Books"))
     assert meta["full"].column_names == ["asin", "title", "description"]
+
+
+@pytest.mark.parametrize("uncompressed", [False, True])
+def test_staged_texts_on_disk_give_the_same_benchmark(sample, tmp_path, monkeypatch, uncompressed):
+    """Large inputs stage their texts in a scratch file (compressed, or not when the disk has room):
+    the benchmark is the one built with the texts in memory."""
+    from dpbench.data import build
+
+    out, report = sample
+    monkeypatch.setattr(build, "texts_in_memory", lambda files, limit: False)
+    monkeypatch.setattr(build, "texts_uncompressed", lambda files, folder: uncompressed)
+    seen = []
+    real_stage = build.stage_files
+    monkeypatch.setattr(build, "stage_files", lambda *a, **k: seen.append(k["uncompressed_texts"]) or real_stage(*a, **k))
+    again = build_benchmark(sorted(str(p) for p in (out / "raw").glob("*.jsonl.gz")), load_recipe("sample"),
+                            tmp_path / "b")
+    assert seen == [uncompressed]
+    assert again.fingerprint == report.fingerprint

@@ -1,9 +1,19 @@
 """Real Amazon data (../shared/data/real): 2014 Musical Instruments (no metadata) and 2018 Gift Cards
 (metadata, one review repeated across variant asins) build with the sample recipe. Counts are checked
-against independent computations: DuckDB's own JSON reader for the raw facts and the pure-Python
-reference build (tests/data/reference_impl.py) for the benchmark."""
+against independent computations: DuckDB's own JSON reader for the raw facts, a regex over the raw
+metadata for the markup repairs, and the pure-Python reference build (tests/data/reference_impl.py)
+for the benchmark.
+
+Both sets have day-resolution timestamps: many users wrote several reviews on one day. The sample
+recipe's min_history = 1 removes the users whose first target has no strictly earlier review
+(with min_history = 0 the counts are those of the earlier builds: Musical Instruments 1,423 users /
+4,269 examples, 616 of them with an empty history; Gift Cards 246 / 738, 172 empty)."""
 
 from __future__ import annotations
+
+import gzip
+import json
+import re
 
 import duckdb
 import pytest
@@ -56,9 +66,12 @@ def test_musical_instruments_2014(musical):
     assert report.rejects == {"reviews:empty_text": {"count": empty, "examples": report.rejects["reviews:empty_text"]["examples"]}}
     assert empty == 7
     c = report.counts
-    assert (c["users"], c["items"], c["reviews"], c["examples"], c["history"]) == (1423, 900, 10227, 4269, 17428)
+    assert (c["users"], c["items"], c["reviews"], c["examples"], c["history"]) == (1148, 900, 8661, 3444, 16577)
+    assert report.warnings == {"examples_with_empty_history": 0, "examples_without_peer_covered_history": 41,
+                               "targets_tied_with_another_review": 1816}
     check_against_reference(out, [src], "2014")
-    assert validate_benchmark(out).ok
+    result = validate_benchmark(out)
+    assert result.ok and result.warnings == report.warnings
 
 
 def test_gift_cards_2018_with_variant_duplicates(gift):
@@ -72,9 +85,61 @@ def test_gift_cards_2018_with_variant_duplicates(gift):
     assert report.rejects["reviews:duplicate:variant_asin"]["count"] == 2972 - no_text - unique
     assert report.steps[1]["rows"] == unique
     c = report.counts
-    assert (c["users"], c["items"], c["reviews"], c["examples"], c["history"]) == (246, 143, 1549, 738, 2097)
+    assert (c["users"], c["items"], c["reviews"], c["examples"], c["history"]) == (173, 137, 1133, 519, 1901)
+    assert report.warnings == {"examples_with_empty_history": 0, "examples_without_peer_covered_history": 12,
+                               "targets_tied_with_another_review": 303}
     con = duckdb.connect(str(out / "benchmark.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM items WHERE title = ''").fetchone()[0] == 0  # metadata joined
     con.close()
     check_against_reference(out, paths, "2018")
-    assert validate_benchmark(out).ok
+    result = validate_benchmark(out)
+    assert result.ok and result.warnings == report.warnings
+
+
+def test_gift_cards_metadata_markup_counted_and_cleaned(gift):
+    """Markup counted per file by an independent regex over the raw metadata: 87 rows hold tags (all in
+    descriptions), 193 hold character references (178 titles, 18 descriptions, 3 rows both)."""
+    from dpbench.data.markup import MARKUP_RE
+
+    paths, out, report = gift
+    tag, ref = re.compile(r"<[A-Za-z/!?]"), re.compile(r"&(#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+    rows = [json.loads(line) for line in gzip.open(paths[1])]
+    fields = [[r["title"], *r["description"]] for r in rows]
+    with_tags = sum(any(tag.search(x) for x in f) for f in fields)
+    with_refs = sum(any(ref.search(x) for x in f) for f in fields)
+    assert (with_tags, with_refs) == (87, 193)
+    assert report.repairs == {
+        "meta:markup_stripped": {"count": 87, "files": {"meta_Gift_Cards.json.gz": 87},
+                                 "examples": report.repairs["meta:markup_stripped"]["examples"]},
+        "meta:entities_decoded": {"count": 193, "files": {"meta_Gift_Cards.json.gz": 193},
+                                  "examples": report.repairs["meta:entities_decoded"]["examples"]},
+    }
+    con = duckdb.connect(str(out / "benchmark.duckdb"), read_only=True)
+    left = con.execute("SELECT count(*) FROM items WHERE regexp_matches(title, ?) OR regexp_matches(description, ?)",
+                       [MARKUP_RE, MARKUP_RE]).fetchone()[0]
+    titles = dict(con.execute("SELECT item_id, title FROM items WHERE item_id IN ('B00MV9GCYQ', 'B00BXLV55Y')").fetchall())
+    con.close()
+    assert left == 0
+    assert titles == {"B00MV9GCYQ": "Papa John's Pizza Gift Cards - E-mail Delivery",
+                      "B00BXLV55Y": "Noodles & Company Gift Card"}
+    # A title without markup is left byte for byte (its leading space too).
+    assert con_title(out, "B01BLV4R8M") == " Outback Steakhouse Gift Cards Configuration Asin - E-mail Delivery"
+
+
+def con_title(out, item: str) -> str:
+    con = duckdb.connect(str(out / "benchmark.duckdb"), read_only=True)
+    try:
+        return con.execute("SELECT title FROM items WHERE item_id = ?", [item]).fetchone()[0]
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("name", ["mi", "gc"])
+def test_min_history_zero_gives_the_earlier_counts_with_empty_histories(name, tmp_path):
+    real = real_data_dir()
+    paths = [real / "reviews_Musical_Instruments_5.json.gz"] if name == "mi" else [
+        real / "Gift_Cards_5.json.gz", real / "meta_Gift_Cards.json.gz"]
+    report = build_benchmark([str(p) for p in paths], load_recipe("sample", {"data.min_history": 0}), tmp_path / "o")
+    c = report.counts
+    expected = {"mi": ((1423, 4269), 616), "gc": ((246, 738), 172)}[name]
+    assert ((c["users"], c["examples"]), report.warnings["examples_with_empty_history"]) == expected
