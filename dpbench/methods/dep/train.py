@@ -23,6 +23,8 @@ from dpbench.errors import DpbenchError
 from dpbench.methods.dep.batches import DepItem, LossWeights, batch_loss, collate_train
 from dpbench.methods.dep.checkpoint import load_legacy, load_state, save_state
 from dpbench.methods.dep.model import DepModule, load_into, load_weights, save_module
+from dpbench.methods.dep.precision import dtype_name, resolve_dtype
+from dpbench.methods.dep.prefix import PrefixCache
 
 LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "train_loss.png"
@@ -46,6 +48,8 @@ class TrainSettings:
     seed: int = 42
     weights: LossWeights = field(default_factory=LossWeights)
     max_steps: int | None = None  # stop early (tests, benchmarks)
+    dtype: str = "auto"  # the frozen LLM's precision: auto (bf16 where native) | float32 | bfloat16
+    prefix_cache: bool = True  # reuse the shared prompt prefix's keys/values (prefix.py)
 
 
 @dataclass
@@ -56,6 +60,7 @@ class TrainResult:
     last_dir: Path
     log_path: Path
     wall_s: float
+    dtype: str = "float32"  # what the LLM computed in (settings.dtype resolved on this device)
 
 
 def dist_info() -> tuple[int, int]:
@@ -98,16 +103,21 @@ def lr_factor(step: int, total: int, warmup: int) -> float:
 
 @torch.no_grad()
 def evaluate_loss(module, llm, items: list[DepItem], pad_id: int, placeholder_ids: list[int],
-                  weights: LossWeights, batch_size: int, device) -> dict[str, float]:
-    """Token-weighted CE and example-weighted recon/KL/total over `items`."""
+                  weights: LossWeights, batch_size: int, device, *, dtype: str = "auto",
+                  prefix_cache: bool | PrefixCache = True) -> dict[str, float]:
+    """Token-weighted CE and example-weighted recon/KL/total over `items`.
+
+    dtype as TrainSettings.dtype (compare CEs measured at the same precision); prefix_cache: True
+    builds one from `items`, or pass the trainer's."""
     was_training = module.training
     module.eval()
+    prefix = PrefixCache.from_items(items, placeholder_ids) if prefix_cache is True else (prefix_cache or None)
     tot = {"ce": 0.0, "recon": 0.0, "kl": 0.0, "loss": 0.0}
     n_tok = n_ex = 0
     for i in range(0, len(items), batch_size):
         chunk = items[i: i + batch_size]
         _, parts = batch_loss(module, llm, collate_train(chunk, pad_id, placeholder_ids, device),
-                              placeholder_ids, weights)
+                              placeholder_ids, weights, dtype=dtype, prefix=prefix)
         tot["ce"] += parts["ce"] * parts["n_tokens"]
         n_tok += parts["n_tokens"]
         for k in ("recon", "kl", "loss"):
@@ -241,6 +251,8 @@ def train_dep(module: DepModule, llm, train_items: list[DepItem], val_items: lis
     warmup = int(settings.warmup_ratio * total)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, warmup))
     eval_every = settings.eval_every_steps or steps_per_epoch
+    compute = dtype_name(resolve_dtype(settings.dtype, device, llm))
+    prefix = PrefixCache.from_items(train_items + val_items, placeholder_ids) if settings.prefix_cache else None
     save_every = settings.save_every_steps or max(1, total // 20)
 
     step, best = 0, None
@@ -255,11 +267,11 @@ def train_dep(module: DepModule, llm, train_items: list[DepItem], val_items: lis
         if not val_items or rank != 0:
             return
         v = evaluate_loss(module, llm, val_items, pad_id, placeholder_ids, settings.weights,
-                          settings.batch_size, device)
+                          settings.batch_size, device, dtype=settings.dtype, prefix_cache=prefix or False)
         _append_log(log_path, {"kind": "val", "step": step, **v})
         if best is None or v["ce"] < best:
             best = v["ce"]
-            save_module(module, out_dir / "best", {"step": step, "val": v})
+            save_module(module, out_dir / "best", {"step": step, "val": v, "dtype": compute})
 
     micro_done = step * settings.grad_accum
     epoch = micro_done // max(1, micro_per_epoch)
@@ -269,7 +281,8 @@ def train_dep(module: DepModule, llm, train_items: list[DepItem], val_items: lis
         accum, parts_acc = 0, []
         for idx in batches[skip:]:
             batch = collate_train([train_items[i] for i in idx], pad_id, placeholder_ids, device)
-            loss, parts = batch_loss(model, llm, batch, placeholder_ids, settings.weights)
+            loss, parts = batch_loss(model, llm, batch, placeholder_ids, settings.weights, dtype=settings.dtype,
+                                     prefix=prefix)
             (loss / settings.grad_accum).backward()
             parts_acc.append(parts)
             accum += 1
@@ -299,7 +312,7 @@ def train_dep(module: DepModule, llm, train_items: list[DepItem], val_items: lis
     if rank == 0:
         if not (out_dir / "best").exists():
             save_module(module, out_dir / "best", {"step": step, "val": None})
-        (out_dir / DONE_FILE).write_text(json.dumps({"steps": step, "best_val_ce": best}))
+        (out_dir / DONE_FILE).write_text(json.dumps({"steps": step, "best_val_ce": best, "dtype": compute}))
         plot_log(log_path, log_dir / PLOT_FILE)
     _barrier(world)
-    return TrainResult(step, best, out_dir / "best", out_dir / "last", log_path, time.time() - t0)
+    return TrainResult(step, best, out_dir / "best", out_dir / "last", log_path, time.time() - t0, compute)
