@@ -82,18 +82,28 @@ def environment(device) -> dict:
 
     from dpbench.methods.dep.precision import bf16_supported
 
+    capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "unknown")
     env = {"python": platform.python_version(), "torch": torch.__version__, "torch_cuda": torch.version.cuda,
            "transformers": transformers.__version__, "numpy": numpy.__version__,
            "cuda_available": torch.cuda.is_available(), "device": str(device),
-           "bf16_native": bf16_supported(device), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-           "threads": torch.get_num_threads()}
+           "bf16_native": bf16_supported(device), "cpu_capability": capability(), "threads": torch.get_num_threads()}
     if device.type == "cuda":
         p = torch.cuda.get_device_properties(device)
         env.update(device_name=p.name, capability=f"{p.major}.{p.minor}", memory_gib=round(p.total_memory / 2**30, 1),
                    cudnn=torch.backends.cudnn.version(), device_count=torch.cuda.device_count())
     else:
-        env["device_name"] = platform.processor() or platform.machine()
+        env["device_name"] = cpu_name()
     return env
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def build_tokenizer(n_words: int):

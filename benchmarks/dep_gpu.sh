@@ -16,7 +16,7 @@ if [[ -z "$py" ]]; then
   if [[ -x "$root/.venv/bin/python" ]]; then py="$root/.venv/bin/python"; else py="$(command -v python3 || command -v python)"; fi
 fi
 echo "env script: $0 $*"
-echo "env python: $py ($("$py" -c 'import sys; print(sys.version.split()[0])'))"
+echo "env interpreter: $py ($("$py" -c 'import sys; print(sys.version.split()[0])'))"
 if command -v nvidia-smi >/dev/null 2>&1; then
   nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used --format=csv,noheader 2>/dev/null \
     | sed 's/^/env nvidia-smi: /' || true
