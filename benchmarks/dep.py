@@ -1,7 +1,10 @@
-"""DEP speed and memory (not a test): train steps/s and peak RSS at the quickstart's lengths, generation
-tokens/s batched vs one example at a time, and embedding throughput with and without the cache.
+"""DEP speed and memory (not a test): train steps/s and peak RSS at the quickstart's lengths (fp32,
+fp32 + shared-prefix cache and bf16 + prefix cache side by side, with their CE agreement), val CE
+after the same few steps trained in fp32 and in bf16, generation tokens/s batched vs one example at
+a time, and embedding throughput with and without the cache.
 
     .venv/bin/python benchmarks/dep.py --data data/sample [--recipe quickstart] [--device cpu] [--json out.json]
+    .venv/bin/python benchmarks/dep.py --section train --steps 4      # one section, printed as JSON
     .venv/bin/python benchmarks/dep.py --ablation-run outputs/RUN_ID   # val loss: trained vs zeroed embeddings
 
 Each section runs in its own process so its peak RSS is its own. Prompts and texts come from the
@@ -48,47 +51,159 @@ def real_items(args, recipe, tok, n: int, split: str = "test"):
     return build_items(con, select_example_ids(con, split, n), tok, Embedder(recipe.dep.embedder), cfg, True)
 
 
-def bench_train(args, recipe) -> dict:
-    import torch
+TRAIN_VARIANTS = {  # name: (TrainSettings.dtype, prefix cache)
+    "fp32": ("float32", False),  # dpbench 0.1's step
+    "fp32+prefix": ("float32", True),
+    "bf16": ("bfloat16", False),
+    "bf16+prefix": ("bfloat16", True),
+}
 
-    from dpbench.methods.dep.batches import (
-        DepItem,
-        LossWeights,
-        batch_loss,
-        collate_train,
-    )
-    from dpbench.methods.dep.model import DepModule, DepModuleConfig
+
+def _worst_case_items(recipe, tok, base):
+    """Every prompt/target padded to the recipe's maximum: the worst-case step."""
+    from dpbench.methods.dep.batches import DepItem
     from dpbench.methods.dep.prompts import EncodedPrompt
 
     d = recipe.dep
-    llm, tok, ph = load_llm(args, d.n_slots)
-    base = real_items(args, recipe, tok, d.batch_size, "train")
     items = []
-    for it in base:  # pad every prompt/target to the recipe's maximum: the worst-case step
+    for it in base:
         p = it.prompt.prompt_ids + [tok.eos_token_id] * (d.max_prompt_tokens - len(it.prompt.prompt_ids))
         t = (it.target_ids * d.max_target_tokens)[: d.max_target_tokens]
         items.append(DepItem(EncodedPrompt(it.prompt.example_id, p, it.prompt.slot_mask, False, ""), it.inputs, t))
-    torch.manual_seed(0)
-    module = DepModule(DepModuleConfig(base[0].inputs.his.shape[1], llm.config.hidden_size, d.n_slots)).to(args.device)
-    opt = torch.optim.AdamW(module.parameters(), lr=d.lr)
+    return items
+
+
+def _grads(module, llm, batch, ph, weights, dtype, prefix):
+    """(CE, the module's flattened gradient) of one batch."""
+    import torch
+
+    from dpbench.methods.dep.batches import batch_loss
+
+    module.zero_grad()
+    loss, parts = batch_loss(module, llm, batch, ph, weights, dtype=dtype, prefix=prefix)
+    loss.backward()
+    g = torch.cat([p.grad.flatten() for p in module.parameters() if p.grad is not None])
+    module.zero_grad()
+    return parts["ce"], g
+
+
+def bench_train(args, recipe) -> dict:
+    """Step time of each TRAIN_VARIANTS entry on one fixed worst-case batch, the variants taking
+    turns step by step so a busy shared machine slows them alike; min (the least disturbed step) and
+    median both reported, speed-ups from the min. Precision: each variant's CE and gradient against
+    fp32's, from the same initial module, on the real (unpadded) batch."""
+    import statistics
+
+    import torch
+
+    from dpbench.methods.dep.batches import LossWeights, batch_loss, collate_train
+    from dpbench.methods.dep.model import DepModule, DepModuleConfig
+    from dpbench.methods.dep.precision import bf16_supported
+    from dpbench.methods.dep.prefix import PrefixCache
+
+    d = recipe.dep
+    llm, tok, ph = load_llm(args, d.n_slots)
+    real = real_items(args, recipe, tok, d.batch_size, "train")
+    items = _worst_case_items(recipe, tok, real)
     batch = collate_train(items, tok.pad_token_id, ph, args.device)
-    times, cpu = [], []
+    weights = LossWeights(d.recon_weight, d.kl_weight)
+    prefix = PrefixCache.from_items(items, ph)
+    runs = {}
+    for name, (dtype, use_prefix) in TRAIN_VARIANTS.items():
+        torch.manual_seed(0)
+        module = DepModule(DepModuleConfig(items[0].inputs.his.shape[1], llm.config.hidden_size, d.n_slots))
+        module.to(args.device)
+        runs[name] = {"module": module, "opt": torch.optim.AdamW(module.parameters(), lr=d.lr), "dtype": dtype,
+                      "prefix": prefix if use_prefix else None, "wall": [], "cpu": []}
     for i in range(args.steps + 1):
-        t0, c0 = time.perf_counter(), time.process_time()
-        loss, _ = batch_loss(module, llm, batch, ph, LossWeights(d.recon_weight, d.kl_weight))
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        if args.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        if i:  # the first step warms up allocators and kernels
-            times.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-    sec = sum(times) / len(times)
-    return {"batch": d.batch_size, "seq_tokens": d.max_prompt_tokens + d.max_target_tokens,
-            "s_per_step": round(sec, 3), "steps_per_s": round(1 / sec, 4),
+        for r in runs.values():
+            t0, c0 = time.perf_counter(), time.process_time()
+            loss, _ = batch_loss(r["module"], llm, batch, ph, weights, dtype=r["dtype"], prefix=r["prefix"])
+            loss.backward()
+            r["opt"].step()
+            r["opt"].zero_grad()
+            if args.device.startswith("cuda"):
+                torch.cuda.synchronize()
+            if i:  # the first step warms up allocators, kernels and the prefix cache
+                r["wall"].append(time.perf_counter() - t0)
+                r["cpu"].append(time.process_time() - c0)
+    torch.manual_seed(0)
+    fresh = DepModule(DepModuleConfig(items[0].inputs.his.shape[1], llm.config.hidden_size, d.n_slots)).to(args.device)
+    real_batch = collate_train(real, tok.pad_token_id, ph, args.device)
+    real_prefix = PrefixCache.from_items(real, ph)
+    ce32, g32 = _grads(fresh, llm, real_batch, ph, weights, "float32", None)
+    base = runs["fp32"]
+    out = {"batch": d.batch_size, "seq_tokens": d.max_prompt_tokens + d.max_target_tokens,
+           "real_seq_tokens_mean": round(sum(len(it.prompt.prompt_ids) + len(it.target_ids) for it in real) / len(real), 1),
+           "prefix_tokens": len(prefix) if prefix else 0, "bf16_native": bf16_supported(args.device),
+           "steps_timed": args.steps, "variants": {}}
+    for name, r in runs.items():
+        ce, g = _grads(fresh, llm, real_batch, ph, weights, r["dtype"], real_prefix if r["prefix"] else None)
+        wall, cpu = min(r["wall"]), min(r["cpu"])
+        out["variants"][name] = {
+            "s_per_step_min": round(wall, 3), "s_per_step_median": round(statistics.median(r["wall"]), 3),
+            "steps_per_s": round(1 / wall, 4),
             # CPU seconds (all threads): on a busy shared machine wall time says more about the neighbours
-            "cpu_s_per_step": round(sum(cpu) / len(cpu), 3), "peak_rss_mb": round(peak_rss_mb())}
+            "cpu_s_per_step_min": round(cpu, 3), "cpu_s_per_step_median": round(statistics.median(r["cpu"]), 3),
+            "speedup_vs_fp32": round(min(base["wall"]) / wall, 2),
+            "cpu_speedup_vs_fp32": round(min(base["cpu"]) / cpu, 2),
+            "real_batch_ce_diff_vs_fp32": round(ce - ce32, 5),
+            "real_batch_grad_cos_vs_fp32": round(float(torch.nn.functional.cosine_similarity(
+                g.double(), g32.double(), dim=0)), 5)}
+    out["peak_rss_mb"] = round(peak_rss_mb())
+    return out
+
+
+def bench_agreement(args, recipe) -> dict:
+    """Val CE after the same few training steps (same init, data and batch order) in fp32 and in
+    bf16, each checkpoint evaluated at both precisions: whether bf16 training learns the same."""
+    import dataclasses
+    import tempfile
+
+    import torch
+
+    from dpbench.methods.dep.batches import LossWeights
+    from dpbench.methods.dep.model import DepModule, DepModuleConfig
+    from dpbench.methods.dep.train import TrainSettings, evaluate_loss, train_dep
+
+    d = recipe.dep
+    llm, tok, ph = load_llm(args, d.n_slots)
+    train = real_items(args, recipe, tok, d.batch_size * args.agree_steps, "train")
+    val = real_items(args, recipe, tok, d.max_val_examples or 8, "val")
+    weights = LossWeights(d.recon_weight, d.kl_weight)
+    base = TrainSettings(epochs=1, lr=d.lr, batch_size=d.batch_size, warmup_ratio=d.warmup_ratio,
+                         weights=weights, max_steps=args.agree_steps)
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    out = {"train_examples": len(train), "val_examples": len(val), "steps": args.agree_steps}
+
+    def fresh():
+        torch.manual_seed(0)
+        return DepModule(DepModuleConfig(train[0].inputs.his.shape[1], llm.config.hidden_size, d.n_slots))
+
+    out["untrained_val_ce_fp32"] = round(evaluate_loss(fresh(), llm, val, pad, ph, weights, d.batch_size,
+                                                       args.device, dtype="float32")["ce"], 4)
+    # fp32 without the prefix cache differs from fp32 with it by float rounding only: how far that
+    # alone moves val CE after these steps is the floor against which bf16's difference is read
+    for name, dtype, use_prefix in (("fp32_noprefix", "float32", False), ("float32", "float32", True),
+                                    ("bfloat16", "bfloat16", True)):
+        module = fresh()
+        settings = dataclasses.replace(base, dtype=dtype, prefix_cache=use_prefix)
+        with tempfile.TemporaryDirectory() as tmp:
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = train_dep(module, llm, train, [], pad, ph, settings, Path(tmp) / "ck", Path(tmp),
+                            torch.device(args.device))
+            wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        row = {"train_s": round(wall, 1), "train_cpu_s": round(cpu, 1), "steps": res.steps}
+        for ev in ("float32", "bfloat16"):
+            row[f"val_ce_eval_{ev}"] = round(evaluate_loss(module, llm, val, pad, ph, weights, d.batch_size,
+                                                           args.device, dtype=ev)["ce"], 4)
+        out[f"trained_{name}"] = row
+        print(name, json.dumps(row), file=sys.stderr, flush=True)
+    ce = {k: out[f"trained_{k}"]["val_ce_eval_float32"] for k in ("fp32_noprefix", "float32", "bfloat16")}
+    out["val_ce_diff_bf16_vs_fp32"] = round(ce["bfloat16"] - ce["float32"], 4)
+    out["val_ce_diff_rounding_floor"] = round(ce["float32"] - ce["fp32_noprefix"], 4)
+    out["val_ce_gain_fp32"] = round(out["untrained_val_ce_fp32"] - ce["float32"], 4)
+    return out
 
 
 def bench_generate(args, recipe) -> dict:
@@ -170,7 +285,7 @@ def ablation_table(run_dir: Path, device: str = "cpu", split: str = "val", check
     return out
 
 
-SECTIONS = {"train": bench_train, "generate": bench_generate, "embed": bench_embed}
+SECTIONS = {"train": bench_train, "agreement": bench_agreement, "generate": bench_generate, "embed": bench_embed}
 
 
 def main() -> None:
@@ -179,7 +294,8 @@ def main() -> None:
     ap.add_argument("--recipe", default="quickstart")
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--steps", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=3, help="timed steps per train variant")
+    ap.add_argument("--agree-steps", type=int, default=8, help="training steps of the fp32/bf16 agreement section")
     ap.add_argument("--new-tokens", type=int, default=32)
     ap.add_argument("--texts", type=int, default=256)
     ap.add_argument("--section", choices=sorted(SECTIONS))
@@ -202,7 +318,7 @@ def main() -> None:
         print(json.dumps(SECTIONS[args.section](args, recipe)))
         return
     results = {"device": args.device, "model": args.model, "recipe": args.recipe}
-    for name in ("embed", "train", "generate"):
+    for name in ("embed", "train", "agreement", "generate"):
         cmd = [sys.executable, __file__, "--section", name] + [
             a for k, v in vars(args).items() if k not in ("section", "json") and not k.startswith("ablation") and v is not None
             for a in (f"--{k.replace('_', '-')}", str(v))]

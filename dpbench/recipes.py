@@ -146,6 +146,8 @@ class DepRecipe(_Section):
     peer_temperature: float = Field(1.0, gt=0)
     max_peers_per_item: int | None = Field(64, ge=1, description="most recent leak-free peers embedded per item")
     gen_batch_size: int = Field(8, ge=1, description="examples per batched generate() call")
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="the frozen LLM's training precision: auto = bf16 autocast where the CPU/GPU has native bf16")
 
 
 class ScoreRecipe(_Section):

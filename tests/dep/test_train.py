@@ -9,6 +9,7 @@ import torch
 
 from dpbench.methods.dep.batches import LossWeights
 from dpbench.methods.dep.model import (
+    WEIGHTS_FILE,
     DepModule,
     DepModuleConfig,
     add_placeholder_tokens,
@@ -68,7 +69,7 @@ def test_llm_frozen_bit_identical(setup, tmp_path):
     assert [r["step"] for r in rows if r["kind"] == "train"] == list(range(1, 7))
     assert any(r["kind"] == "val" for r in rows)
     assert (tmp_path / PLOT_FILE).stat().st_size > 1000
-    assert (tmp_path / "ck" / DONE_FILE).exists() and (tmp_path / "ck" / "best" / "dep_module.pt").exists()
+    assert (tmp_path / "ck" / DONE_FILE).exists() and (tmp_path / "ck" / "best" / WEIGHTS_FILE).exists()
 
 
 def test_loss_drops_on_fixed_batch(setup, tmp_path):

@@ -11,6 +11,8 @@ from torch.nn import functional as F
 
 from dpbench.methods.dep.inputs import DepInputs
 from dpbench.methods.dep.model import embed_with_soft_prompts, position_ids_from_mask
+from dpbench.methods.dep.precision import autocast, resolve_dtype
+from dpbench.methods.dep.prefix import PrefixCache, cache_kwarg
 from dpbench.methods.dep.prompts import EncodedPrompt
 
 
@@ -82,34 +84,45 @@ def collate_generate(items: list[DepItem], pad_id: int, placeholder_ids: list[in
     return {k: v.to(device) for k, v in out.items()}
 
 
-def batch_loss(module, llm, batch: dict, placeholder_ids: list[int], weights: LossWeights
-               ) -> tuple[torch.Tensor, dict[str, float]]:
-    """loss = CE(reference) + recon_weight * (recon + kl_weight * KL). Returns (loss, parts)."""
+def batch_loss(module, llm, batch: dict, placeholder_ids: list[int], weights: LossWeights, *,
+               dtype: str = "auto", prefix: PrefixCache | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+    """loss = CE(reference) + recon_weight * (recon + kl_weight * KL). Returns (loss, parts).
+
+    dtype: the LLM pass's precision (precision.py); prefix: shared-prefix keys/values to reuse when
+    every row starts with them (prefix.py)."""
     soft, rec, kl = module(batch["his"], batch["diff"], batch["mask"])
     embeds = embed_with_soft_prompts(llm, batch["input_ids"], placeholder_ids, soft)
     attn = batch["attention_mask"]
-    device_type = embeds.device.type
-    use_bf16 = device_type == "cuda" and embeds.dtype == torch.bfloat16
     labels = batch["labels"]
-    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=use_bf16):
-        ce = target_cross_entropy(llm, embeds, attn, labels)
+    compute = resolve_dtype(dtype, embeds.device, llm)
+    if prefix is not None and not prefix.fits(batch["input_ids"], attn, labels):
+        prefix = None
+    with autocast(embeds.device, compute):
+        ce = target_cross_entropy(llm, embeds, attn, labels, prefix=prefix, dtype=compute)
     loss = ce + weights.recon_weight * (rec + weights.kl_weight * kl)
     n_tok = int((labels[:, 1:] != -100).sum())
     return loss, {"loss": loss.item(), "ce": ce.item(), "recon": rec.item(), "kl": kl.item(), "n_tokens": n_tok}
 
 
-def target_cross_entropy(llm, embeds: torch.Tensor, attn: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def target_cross_entropy(llm, embeds: torch.Tensor, attn: torch.Tensor, labels: torch.Tensor,
+                         prefix: PrefixCache | None = None, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Mean next-token CE over labelled positions. The LM head runs only on the positions that
     predict a target token (a few dozen per row instead of the whole prompt): with a 49k vocabulary
-    that is most of the step's cost on CPU."""
+    that is most of the step's cost on CPU. With `prefix` (its tokens opening every row, no label
+    among them) the LLM continues from its cached keys/values instead of recomputing them."""
     pos = position_ids_from_mask(attn)
     base = getattr(llm, getattr(llm, "base_model_prefix", ""), None)
     head = llm.get_output_embeddings()
-    shifted = labels[:, 1:]
+    whole = base is None or head is None or base is llm
+    model = llm if whole else base
+    n, extra = 0, {"use_cache": False}
+    if prefix is not None:
+        n = len(prefix)
+        extra = {"use_cache": True, cache_kwarg(model): prefix.past(model, embeds.shape[0], dtype, embeds.device)}
+    shifted = labels[:, n + 1:]
     keep = shifted != -100
-    if base is None or head is None or base is llm:
-        logits = llm(inputs_embeds=embeds, attention_mask=attn, position_ids=pos, use_cache=False).logits
-        return F.cross_entropy(logits[:, :-1][keep].float(), shifted[keep])
-    hidden = base(inputs_embeds=embeds, attention_mask=attn, position_ids=pos, use_cache=False).last_hidden_state
-    logits = head(hidden[:, :-1][keep])
+    out = model(inputs_embeds=embeds[:, n:], attention_mask=attn, position_ids=pos[:, n:], **extra)
+    if whole:
+        return F.cross_entropy(out.logits[:, :-1][keep].float(), shifted[keep])
+    logits = head(out.last_hidden_state[:, :-1][keep])
     return F.cross_entropy(logits.float(), shifted[keep])

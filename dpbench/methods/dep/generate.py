@@ -14,6 +14,7 @@ import torch
 from dpbench.llm.base import Sampling
 from dpbench.methods.dep.batches import DepItem, collate_generate
 from dpbench.methods.dep.model import embed_with_soft_prompts
+from dpbench.methods.dep.precision import autocast, llm_dtype, resolve_dtype
 
 
 @dataclass
@@ -26,9 +27,12 @@ class GenOutput:
 
 @torch.no_grad()
 def generate_batch(module, llm, tokenizer, items: list[DepItem], placeholder_ids: list[int],
-                   settings: Sampling, device) -> list[GenOutput]:
+                   settings: Sampling, device, *, dtype: str = "float32") -> list[GenOutput]:
     """Greedy when temperature is 0, else seeded nucleus sampling (seed reset per batch, so a
-    resumed run draws the same samples for the same batch)."""
+    resumed run draws the same samples for the same batch).
+
+    dtype "float32" generates in the LLM's own dtype (as before); "bfloat16"/"auto" put an fp32
+    LLM under bf16 autocast (precision.py), which can change greedy choices."""
     module.eval()
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     batch = collate_generate(items, pad_id, placeholder_ids, device)
@@ -41,7 +45,9 @@ def generate_batch(module, llm, tokenizer, items: list[DepItem], placeholder_ids
         kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p)
     else:
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-    out = llm.generate(inputs_embeds=embeds, attention_mask=batch["attention_mask"], **kwargs)
+    compute = resolve_dtype(dtype, embeds.device, llm)
+    with autocast(embeds.device, compute if llm_dtype(llm) == torch.float32 else torch.float32):
+        out = llm.generate(inputs_embeds=embeds, attention_mask=batch["attention_mask"], **kwargs)
     results = []
     for it, row in zip(items, out):
         toks = row.tolist()

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dpbench.data.examples import Example, HistoryEntry, Review
+if TYPE_CHECKING:  # types only: importing them pulls in duckdb, which a bare GPU image may lack
+    from dpbench.data.examples import Example, HistoryEntry, Review
 
 ABLATIONS = ("none", "diff", "his", "both")
 

@@ -15,10 +15,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from dpbench.errors import DpbenchError
+
 HIS_TOKEN = "<dep_his_{k}>"
 DIFF_TOKEN = "<dep_diff_{k}>"
 CONFIG_FILE = "dep_config.json"
-WEIGHTS_FILE = "dep_module.pt"
+WEIGHTS_FILE = "dep_module.safetensors"
+LEGACY_WEIGHTS_FILE = "dep_module.pt"  # dpbench 0.1 (a pickle): read tensors-only, never written
 
 
 @dataclass(frozen=True)
@@ -150,19 +153,52 @@ def position_ids_from_mask(attention_mask: torch.Tensor) -> torch.Tensor:
 
 
 def save_module(module: DepModule, out_dir: Path, extra: dict | None = None) -> None:
+    """Weights as safetensors + the config as JSON (no pickle: see checkpoint.py)."""
+    from dpbench.methods.dep.checkpoint import save_tensors
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
-    tmp = out_dir / (WEIGHTS_FILE + ".tmp")
-    torch.save(state, tmp)
-    tmp.replace(out_dir / WEIGHTS_FILE)
-    (out_dir / CONFIG_FILE).write_text(json.dumps({"module": module.cfg.to_dict(), **(extra or {})}, indent=2))
+    save_tensors(out_dir / WEIGHTS_FILE, module.state_dict())
+    (out_dir / LEGACY_WEIGHTS_FILE).unlink(missing_ok=True)  # one copy of the weights, the safe one
+    tmp = out_dir / (CONFIG_FILE + ".tmp")
+    tmp.write_text(json.dumps({"module": module.cfg.to_dict(), **(extra or {})}, indent=2))
+    tmp.replace(out_dir / CONFIG_FILE)
+
+
+def load_weights(ckpt_dir: Path) -> dict[str, torch.Tensor]:
+    """The module's state dict from dep_module.safetensors, or from a dpbench 0.1 dep_module.pt
+    through the tensors-only loader; DpbenchError for anything else."""
+    from dpbench.methods.dep.checkpoint import load_legacy, load_tensors
+
+    ckpt_dir = Path(ckpt_dir)
+    if (ckpt_dir / WEIGHTS_FILE).exists():
+        return load_tensors(ckpt_dir / WEIGHTS_FILE)
+    legacy = ckpt_dir / LEGACY_WEIGHTS_FILE
+    if legacy.exists():
+        state = load_legacy(legacy)
+        if not (isinstance(state, dict) and all(isinstance(v, torch.Tensor) for v in state.values())):
+            raise DpbenchError(f"refusing to load {legacy}: not a state dict of tensors")
+        return state
+    raise DpbenchError(f"{ckpt_dir}: no {WEIGHTS_FILE} (or {LEGACY_WEIGHTS_FILE}) there")
+
+
+def load_into(module: nn.Module, state: dict[str, torch.Tensor], source: Path) -> None:
+    """load_state_dict with a user-facing error when the checkpoint does not fit the module."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as e:
+        raise DpbenchError(f"{source}: the weights do not fit this DEP module ({str(e).splitlines()[0]})") from None
 
 
 def load_module(ckpt_dir: Path, device: str = "cpu") -> tuple[DepModule, dict]:
     """(module, the config json) from a checkpoint directory written by save_module."""
     ckpt_dir = Path(ckpt_dir)
-    meta = json.loads((ckpt_dir / CONFIG_FILE).read_text())
-    module = DepModule(DepModuleConfig(**meta["module"]))
-    module.load_state_dict(torch.load(ckpt_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True))
+    cfg_path = ckpt_dir / CONFIG_FILE
+    try:
+        meta = json.loads(cfg_path.read_text(encoding="utf-8"))
+        cfg = DepModuleConfig(**meta["module"])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+        raise DpbenchError(f"cannot read {cfg_path}: {type(e).__name__}: {e}") from None
+    module = DepModule(cfg)
+    load_into(module, load_weights(ckpt_dir), ckpt_dir)
     return module.to(device), meta

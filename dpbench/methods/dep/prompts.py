@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from dpbench.data.examples import Example
 from dpbench.methods.dep.inputs import DepInputs
 from dpbench.methods.dep.model import DIFF_TOKEN, HIS_TOKEN
+
+if TYPE_CHECKING:  # types only: importing them pulls in duckdb, which a bare GPU image may lack
+    from dpbench.data.examples import Example
 
 SYSTEM = "You write product reviews in the voice of a specific user."
 

@@ -1,7 +1,8 @@
 """Train DEP's module against a frozen LLM: AdamW, linear warmup/decay, gradient accumulation and
 clipping, seeded batch order, per-step loss log + plot, checkpoint selection on val CE, and resume
-from checkpoints/last after a kill. Under torchrun/accelerate (WORLD_SIZE > 1) the module is wrapped
-in DistributedDataParallel (gloo on CPU, nccl on GPU); rank 0 alone writes logs and checkpoints.
+from checkpoints/last after a kill (safetensors + JSON, never a pickle: see checkpoint.py). Under
+torchrun/accelerate (WORLD_SIZE > 1) the module is wrapped in DistributedDataParallel (gloo on CPU,
+nccl on GPU); rank 0 alone writes logs and checkpoints.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,12 +19,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dpbench.errors import DpbenchError
 from dpbench.methods.dep.batches import DepItem, LossWeights, batch_loss, collate_train
-from dpbench.methods.dep.model import DepModule, save_module
+from dpbench.methods.dep.checkpoint import load_legacy, load_state, save_state
+from dpbench.methods.dep.model import DepModule, load_into, load_weights, save_module
+from dpbench.methods.dep.precision import dtype_name, resolve_dtype
+from dpbench.methods.dep.prefix import PrefixCache
 
 LOG_FILE = "train_log.jsonl"
 PLOT_FILE = "train_loss.png"
-TRAINER_FILE = "trainer.pt"
+TRAINER_STEM = "trainer"  # trainer.json (plain data) + trainer.safetensors (optimizer moments)
+TRAINER_JSON = TRAINER_STEM + ".json"
+LEGACY_TRAINER_FILE = "trainer.pt"  # dpbench 0.1 (a pickle): read tensors-only, never written
 DONE_FILE = "DONE"
 
 
@@ -40,6 +48,8 @@ class TrainSettings:
     seed: int = 42
     weights: LossWeights = field(default_factory=LossWeights)
     max_steps: int | None = None  # stop early (tests, benchmarks)
+    dtype: str = "auto"  # the frozen LLM's precision: auto (bf16 where native) | float32 | bfloat16
+    prefix_cache: bool = True  # reuse the shared prompt prefix's keys/values (prefix.py)
 
 
 @dataclass
@@ -50,6 +60,7 @@ class TrainResult:
     last_dir: Path
     log_path: Path
     wall_s: float
+    dtype: str = "float32"  # what the LLM computed in (settings.dtype resolved on this device)
 
 
 def dist_info() -> tuple[int, int]:
@@ -92,16 +103,21 @@ def lr_factor(step: int, total: int, warmup: int) -> float:
 
 @torch.no_grad()
 def evaluate_loss(module, llm, items: list[DepItem], pad_id: int, placeholder_ids: list[int],
-                  weights: LossWeights, batch_size: int, device) -> dict[str, float]:
-    """Token-weighted CE and example-weighted recon/KL/total over `items`."""
+                  weights: LossWeights, batch_size: int, device, *, dtype: str = "auto",
+                  prefix_cache: bool | PrefixCache = True) -> dict[str, float]:
+    """Token-weighted CE and example-weighted recon/KL/total over `items`.
+
+    dtype as TrainSettings.dtype (compare CEs measured at the same precision); prefix_cache: True
+    builds one from `items`, or pass the trainer's."""
     was_training = module.training
     module.eval()
+    prefix = PrefixCache.from_items(items, placeholder_ids) if prefix_cache is True else (prefix_cache or None)
     tot = {"ce": 0.0, "recon": 0.0, "kl": 0.0, "loss": 0.0}
     n_tok = n_ex = 0
     for i in range(0, len(items), batch_size):
         chunk = items[i: i + batch_size]
         _, parts = batch_loss(module, llm, collate_train(chunk, pad_id, placeholder_ids, device),
-                              placeholder_ids, weights)
+                              placeholder_ids, weights, dtype=dtype, prefix=prefix)
         tot["ce"] += parts["ce"] * parts["n_tokens"]
         n_tok += parts["n_tokens"]
         for k in ("recon", "kl", "loss"):
@@ -113,7 +129,11 @@ def evaluate_loss(module, llm, items: list[DepItem], pad_id: int, placeholder_id
 
 
 def plot_log(log_path: Path, out_png: Path) -> None:
-    import matplotlib
+    """The loss plot; skipped where matplotlib is not installed (a bare GPU image): the log stays."""
+    try:
+        import matplotlib
+    except ImportError:
+        return
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -137,11 +157,56 @@ def plot_log(log_path: Path, out_png: Path) -> None:
 
 
 def _save_last(out_dir: Path, module: DepModule, opt, sched, step: int, best: float | None) -> None:
-    last = out_dir / "last"
-    save_module(module, last, {"step": step})
+    """out_dir/last = module + trainer state of one step. Written into a fresh folder that then
+    replaces `last`, so a kill never leaves weights of one step beside optimizer moments of another."""
+    last, old = out_dir / "last", out_dir / "last.old"
+    tmp = out_dir / f"last.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    save_module(module, tmp, {"step": step})
     state = {"optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "step": step, "best_val_ce": best}
-    torch.save(state, last / (TRAINER_FILE + ".tmp"))
-    (last / (TRAINER_FILE + ".tmp")).replace(last / TRAINER_FILE)
+    save_state(tmp, TRAINER_STEM, state)
+    if last.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        last.rename(old)
+    tmp.rename(last)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def resume_dir(out_dir: Path) -> Path | None:
+    """The checkpoint to resume from: last, or last.old when a kill fell between the two renames."""
+    for d in (out_dir / "last", out_dir / "last.old"):
+        if (d / TRAINER_JSON).exists() or (d / LEGACY_TRAINER_FILE).exists():
+            return d
+    return None
+
+
+def load_trainer_state(ckpt: Path) -> dict:
+    """trainer.json + trainer.safetensors, or a dpbench 0.1 trainer.pt through the tensors-only
+    loader (its optimizer and LambdaLR states hold only tensors, numbers and lists)."""
+    if (ckpt / TRAINER_JSON).exists():
+        state = load_state(ckpt, TRAINER_STEM)
+        path = ckpt / TRAINER_JSON
+    else:
+        path = ckpt / LEGACY_TRAINER_FILE
+        state = load_legacy(path)
+    if not (isinstance(state, dict) and {"optimizer", "scheduler", "step", "best_val_ce"} <= set(state)
+            and isinstance(state["step"], int) and isinstance(state["optimizer"], dict)
+            and isinstance(state["scheduler"], dict)):
+        raise DpbenchError(f"refusing to load {path}: not a DEP trainer state")
+    return state
+
+
+def _restore(ckpt: Path, module: DepModule, opt, sched) -> tuple[int, float | None]:
+    state = load_trainer_state(ckpt)
+    load_into(module, load_weights(ckpt), ckpt)
+    try:
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+        raise DpbenchError(f"{ckpt}: the optimizer state does not fit this run ({e}); delete {ckpt.parent} "
+                           "to retrain from scratch") from None
+    best = state["best_val_ce"]
+    return int(state["step"]), (float(best) if best is not None else None)
 
 
 def truncate_log(path: Path, step: int) -> None:
@@ -186,15 +251,14 @@ def train_dep(module: DepModule, llm, train_items: list[DepItem], val_items: lis
     warmup = int(settings.warmup_ratio * total)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, total, warmup))
     eval_every = settings.eval_every_steps or steps_per_epoch
+    compute = dtype_name(resolve_dtype(settings.dtype, device, llm))
+    prefix = PrefixCache.from_items(train_items + val_items, placeholder_ids) if settings.prefix_cache else None
     save_every = settings.save_every_steps or max(1, total // 20)
 
     step, best = 0, None
-    if (out_dir / "last" / TRAINER_FILE).exists():
-        state = torch.load(out_dir / "last" / TRAINER_FILE, map_location="cpu", weights_only=False)
-        module.load_state_dict(torch.load(out_dir / "last" / "dep_module.pt", map_location="cpu", weights_only=True))
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        step, best = int(state["step"]), state["best_val_ce"]
+    ckpt = resume_dir(out_dir)
+    if ckpt is not None:
+        step, best = _restore(ckpt, module, opt, sched)
         if rank == 0:
             truncate_log(log_path, step)
 
@@ -203,11 +267,11 @@ def train_dep(module: DepModule, llm, train_items: list[DepItem], val_items: lis
         if not val_items or rank != 0:
             return
         v = evaluate_loss(module, llm, val_items, pad_id, placeholder_ids, settings.weights,
-                          settings.batch_size, device)
+                          settings.batch_size, device, dtype=settings.dtype, prefix_cache=prefix or False)
         _append_log(log_path, {"kind": "val", "step": step, **v})
         if best is None or v["ce"] < best:
             best = v["ce"]
-            save_module(module, out_dir / "best", {"step": step, "val": v})
+            save_module(module, out_dir / "best", {"step": step, "val": v, "dtype": compute})
 
     micro_done = step * settings.grad_accum
     epoch = micro_done // max(1, micro_per_epoch)
@@ -217,7 +281,8 @@ def train_dep(module: DepModule, llm, train_items: list[DepItem], val_items: lis
         accum, parts_acc = 0, []
         for idx in batches[skip:]:
             batch = collate_train([train_items[i] for i in idx], pad_id, placeholder_ids, device)
-            loss, parts = batch_loss(model, llm, batch, placeholder_ids, settings.weights)
+            loss, parts = batch_loss(model, llm, batch, placeholder_ids, settings.weights, dtype=settings.dtype,
+                                     prefix=prefix)
             (loss / settings.grad_accum).backward()
             parts_acc.append(parts)
             accum += 1
@@ -247,7 +312,7 @@ def train_dep(module: DepModule, llm, train_items: list[DepItem], val_items: lis
     if rank == 0:
         if not (out_dir / "best").exists():
             save_module(module, out_dir / "best", {"step": step, "val": None})
-        (out_dir / DONE_FILE).write_text(json.dumps({"steps": step, "best_val_ce": best}))
+        (out_dir / DONE_FILE).write_text(json.dumps({"steps": step, "best_val_ce": best, "dtype": compute}))
         plot_log(log_path, log_dir / PLOT_FILE)
     _barrier(world)
-    return TrainResult(step, best, out_dir / "best", out_dir / "last", log_path, time.time() - t0)
+    return TrainResult(step, best, out_dir / "best", out_dir / "last", log_path, time.time() - t0, compute)
