@@ -1,0 +1,56 @@
+/* Start: header (runs, settings one click away, notes), the list, the router (#ex/<id>). */
+function capsNote() {
+  const c = META.caps;
+  return `Embedded per example: the newest ${c.history} history entries (plus every entry a method used); ` +
+    `reviews up to ${c.review} characters, history item descriptions ${c.item_description}, the target's ` +
+    `${c.target_description}, references and predictions ${c.prediction}, differences ${c.difference}, ` +
+    `summaries ${c.summary}. ${META.cut} texts were cut (marked "[… N more characters not embedded]"); ` +
+    `the full texts are in the run directories and the benchmark.`;
+}
+function runsTable() {
+  const hasSummary = RUNS.some(r => r.scored);
+  return el("table", {class: "runs-table"},
+    el("tr", null, ["run", "model", "backend", "split", "examples", "health"].map(h => el("th", null, h)),
+       hasSummary ? METRICS.map(m => el("th", null, m[1])) : null),
+    RUNS.map((r, k) => el("tr", {data: {run: k}}, el("td", null, runChip(k)), el("td", null, r.model), el("td", null, r.backend),
+      el("td", null, r.split), el("td", {class: "num"}, DATA.out[k].length),
+      el("td", null, r.flags.map(f => badge(f)), r.health.reason ? el("span", {class: "muted small"}, " " + r.health.reason) : null),
+      hasSummary ? METRICS.map((m, mi) => el("td", {class: "num"}, fmtMetric(mi, r.summary[m[0]] ?? null))) : null)));
+}
+function buildTop(root) {
+  const benches = [...new Set(RUNS.map(r => r.bench))].join(", ");
+  const notes = [...META.problems.map(p => "not shown: " + p), ...META.notes];
+  root.append(el("header", null,
+    el("h1", null, "dpbench view"),
+    el("p", {class: "muted"}, `${benches} · ${EX.length} examples · ${RUNS.length} runs` +
+       (META.baseline ? ` · baseline ${META.baseline}` : "") + ` · written ${META.generated} by dpbench ${META.version}`),
+    el("details", {class: "runs-box"}, el("summary", null, "runs and their settings (click a run for its manifest)"), runsTable()),
+    el("div", {class: "chips"}, RUNS.map((_, k) => runChip(k, true))),
+    notes.length ? el("details", {class: "notes-box"}, el("summary", null, `${notes.length} note${notes.length === 1 ? "" : "s"}`),
+                      el("ul", {class: "notes"}, notes.map(n => el("li", null, n)))) : null,
+    el("p", {class: "muted small caps"}, capsNote())));
+}
+function showList() {
+  document.getElementById("example-view").hidden = true;
+  document.getElementById("list-view").hidden = false;
+  renderRows();
+}
+function route() {
+  const m = /^#ex\/(.+)$/.exec(location.hash);
+  if (m) {
+    const i = EX_INDEX.get(decodeURIComponent(m[1]));
+    if (i !== undefined) { showExample(i); return; }
+  }
+  showList();
+}
+(function start() {
+  const app = document.getElementById("app");
+  buildTop(app);
+  const listView = el("main", {id: "list-view"});
+  app.append(listView, el("main", {id: "example-view", hidden: "hidden"}), el("dialog", {id: "manifest-dialog"}));
+  buildList(listView);
+  window.addEventListener("hashchange", route);
+  route();
+  window.dpbenchReady = performance.now();  /* the list's first rows are in the DOM */
+  document.body.dataset.ready = "1";
+})();
