@@ -18,7 +18,7 @@ def view(
     data: Path = typer.Option(None, "--data", help="Benchmark the runs used (overrides the manifests)."),
     max_history: int = typer.Option(None, "--max-history", min=1, help="History entries per example, newest "
                                     "first (default 20; entries a method used are always kept)."),
-    max_mb: float = typer.Option(None, "--max-mb", min=1.0, help="Size budget of the page in MB (default 20): "
+    max_mb: float = typer.Option(None, "--max-mb", min=1.0, help="Size budget of the page in MB (default 24): "
                                  "texts are cut further until it fits."),
 ) -> None:
     """Write a self-contained HTML page: the examples (sortable, filterable), each with its history, every

@@ -52,6 +52,7 @@ def build_view(paths: list[Path], cfg: ViewConfig | None = None) -> ViewResult:
     html = render_page(payload, page_title(data))
     out = view_path(paths, cfg, [Path(r.run_dir) for r in data.runs])
     write_atomic(out, html)
+    out.chmod(0o644)  # a page to open and share, not a private temp file
     warnings = list(data.warnings)
     if level:
         warnings.append(f"texts cut further to keep the page under {cfg.max_bytes / 1e6:.0f} MB "

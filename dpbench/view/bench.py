@@ -56,7 +56,7 @@ def read_examples(con, benchmark: str, ids: list[str], used: dict[str, set[str]]
         ex.n_history = int(r[9])
         reviews.setdefault(r[2], ReviewText(r[2], r[3], r[4], int(r[8] or 0), float(r[5] or 0), clip(r[6]),
                                             clip(r[7])))
-    return out
+    return {i: out[i] for i in ids if i in out}  # in the runs' order (by example id)
 
 
 def read_reviews(con, ids: Iterable[str], reviews: dict[str, ReviewText]) -> None:
@@ -77,4 +77,4 @@ def read_items(con, ids: Iterable[str], items: dict[str, ItemText]) -> None:
     rows = con.execute("SELECT item_id, coalesce(title, ''), coalesce(description, '') FROM items WHERE item_id IN "
                        "(SELECT unnest(?::VARCHAR[]))", [want]).fetchall()
     for r in rows:
-        items[r[0]] = ItemText(r[0], clip(r[1], 500), clip(r[2]))
+        items[r[0]] = ItemText(r[0], clip(r[1], 500), clip(r[2], 2000))

@@ -65,6 +65,7 @@ def collect_view(paths: list[Path], cfg: ViewConfig) -> ViewData:
     label_duplicates(runs)
     baseline = cfg.baseline or (cfg.default_baseline if any(r.method == cfg.default_baseline for r in runs) else None)
     attach_baselines(runs, baseline)
+    runs.sort(key=lambda r: (r.benchmark, r.split, not r.is_baseline, r.method, r.variant, r.model, r.run_id))
     metrics = [m for m in SPECS if SPECS[m].aggregation == "mean" and any(
         m in o.metrics for r in runs for o in r.outputs.values())]
     warnings = [n for r in runs for n in r.notes]

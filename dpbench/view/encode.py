@@ -12,17 +12,20 @@ Layout (arrays for the bulk tables, short keys elsewhere; the page's JS reads ex
                target description, n_history, [[position, review index], ...]], ...]
     out      per run: [{e: example index, s: status, p, raw, x: error, fr: finish reason, l: latency,
                h: [flags], m: [values by metrics], t: trace}, ...]     empty keys left out
-    trace    {ret: [[review index, score]], prof, dpl: [{i, h: review index, pos, bm25, na, peers, d}],
-              sum, slots: [[masked, review index, n_peers]], set: {...}}
+    trace    {ret: [[review index, score]], prof, dpl: [[item index, review index (the user's), position,
+              bm25, n peers available, [peer review indices], difference]], sum,
+              slots: [[masked, review index, n_peers]], set: {...}}
+    A peer's row in `reviews` has no id and no item (its DPL item names it); at the smallest caps no
+    user and no text either (its date and rating stay: the leak check needs only those).
 
 Each text is held once (a history review shared by examples, a peer shared by DPL traces, an item's
-description) and cut to its cap with a visible "[… N more characters not embedded]".
+description) and cut to its cap (a cut text ends in "…"; meta.cut counts them).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from dpbench.metrics import SPECS
@@ -32,7 +35,7 @@ from dpbench.view.model import Output, Trace, ViewData
 
 
 class Cutter:
-    """Cuts texts to a cap and counts the cuts."""
+    """Cuts texts to a cap (the cut text ends in "…") and counts the cuts."""
 
     def __init__(self) -> None:
         self.n = 0
@@ -42,38 +45,88 @@ class Cutter:
         if len(text) <= cap:
             return text
         self.n += 1
-        return f"{text[:cap].rstrip()} [… {len(text) - cap:,} more characters not embedded]"
+        return text[: cap - 1].rstrip() + "…" if cap else ""
+
+
+@dataclass
+class Selection:
+    """What the page carries at given caps: each example's kept history, the reviews and items."""
+
+    history: dict[str, list[tuple[int, str]]]  # example id → (position, review id), newest first
+    review_ids: list[str]
+    peer_ids: set[str]  # reviews that are only peers (their own, shorter cap)
+    item_ids: list[str]
+
+
+def select(data: ViewData, caps: Caps) -> Selection:
+    """The newest `caps.history` entries of each example plus those a run's output used; DPL's peers."""
+    used: dict[str, set[str]] = {}
+    peers: list[str] = []
+    for run in data.runs:
+        for eid, o in run.outputs.items():
+            used.setdefault(eid, set()).update(o.trace.review_ids())
+            peers += [p for it in o.trace.dpl_items or [] for p in it.peer_ids]
+    history = {eid: [(p, r) for p, r in ex.history if (p < caps.history or r in used.get(eid, ())) and r in data.reviews]
+               for eid, ex in data.examples.items()}
+    in_history = list(dict.fromkeys(r for rs in history.values() for _, r in rs))
+    hist_set = set(in_history)
+    only_peers = [r for r in dict.fromkeys(peers) if r in data.reviews and r not in hist_set]
+    review_ids = in_history + only_peers
+    item_ids = list(dict.fromkeys([e.item_id for e in data.examples.values()] +
+                                  [data.reviews[r].item_id for r in review_ids]))
+    return Selection(history, review_ids, set(only_peers), item_ids)
+
+
+def volume(data: ViewData, caps: Caps) -> int:
+    """Characters of text the page carries at these caps (most of its size: the fit's estimate)."""
+    sel = select(data, caps)
+    n = 0
+    for k in sel.review_ids:
+        r = data.reviews[k]
+        if k in sel.peer_ids:
+            n += min(len(r.text), caps.peer) + min(len(r.title), caps.peer, caps.title) + (len(r.user_id) if caps.peer else 0)
+        else:
+            n += min(len(r.text), caps.review) + min(len(r.title), caps.title)
+    for k in sel.item_ids:
+        it = data.items.get(k)
+        if it is not None:
+            n += min(len(it.title), caps.title) + min(len(it.description), caps.item_description)
+    for e in data.examples.values():
+        n += min(len(e.reference), caps.reference) + min(len(e.target_description), caps.target_description)
+    for run in data.runs:
+        for o in run.outputs.values():
+            t = o.trace
+            n += min(len(o.prediction), caps.prediction) + min(len(o.raw or ""), caps.raw)
+            n += min(len(t.profile or ""), caps.summary) + min(len(t.summary or ""), caps.summary)
+            n += sum(min(len(it.difference), caps.difference) for it in t.dpl_items or [])
+    return n
 
 
 def encode(data: ViewData, caps: Caps) -> dict[str, Any]:
     cut = Cutter()
-    keep_hist = {eid: hist_kept(ex.history, caps.history, data, eid) for eid, ex in data.examples.items()}
-    review_ids = [r for rs in keep_hist.values() for _, r in rs]
-    for run in data.runs:
-        for o in run.outputs.values():
-            review_ids += [p for it in o.trace.dpl_items or [] for p in it.peer_ids]
-    review_ids = [r for r in dict.fromkeys(review_ids) if r in data.reviews]
-    item_ids = list(dict.fromkeys([e.item_id for e in data.examples.values()] +
-                                  [data.reviews[r].item_id for r in review_ids]))
-    item_ix = {k: i for i, k in enumerate(item_ids)}
-    rev_ix = {k: i for i, k in enumerate(review_ids)}
-    ex_ids = list(data.examples)
-    ex_ix = {k: i for i, k in enumerate(ex_ids)}
+    sel = select(data, caps)
+    item_ix = {k: i for i, k in enumerate(sel.item_ids)}
+    rev_ix = {k: i for i, k in enumerate(sel.review_ids)}
+    ex_ix = {k: i for i, k in enumerate(data.examples)}
     items = []
-    for k in item_ids:
+    for k in sel.item_ids:
         it = data.items.get(k)
-        items.append([k, it.title if it else "", cut(it.description, caps.item_description) if it else ""])
+        items.append([k, cut(it.title, caps.title), cut(it.description, caps.item_description)] if it else [k, "", ""])
     reviews = []
-    for k in review_ids:
+    for k in sel.review_ids:
         r = data.reviews[k]
-        reviews.append([k, r.user_id, item_ix.get(r.item_id), r.ts, r.rating, cut(r.title, 300), cut(r.text, caps.review)])
+        if k in sel.peer_ids:  # a peer: no id, no item (its DPL item says it), the user only with a text
+            reviews.append(["", r.user_id if caps.peer else "", None, r.ts, compact_number(r.rating),
+                            cut(r.title, min(caps.peer, caps.title)), cut(r.text, caps.peer)])
+        else:
+            reviews.append([k, r.user_id, item_ix.get(r.item_id), r.ts, compact_number(r.rating),
+                            cut(r.title, caps.title), cut(r.text, caps.review)])
     examples = []
-    for k in ex_ids:
-        e = data.examples[k]
-        examples.append([k, e.benchmark, e.split, e.user_id, item_ix[e.item_id], e.target_ts, e.rating,
-                         cut(e.review_title, 300), cut(e.reference, caps.reference),
+    for k, e in data.examples.items():
+        examples.append([k, e.benchmark, e.split, e.user_id, item_ix[e.item_id], e.target_ts, compact_number(e.rating),
+                         cut(e.review_title, caps.title), cut(e.reference, caps.reference),
                          cut(e.target_description, caps.target_description), e.n_history,
-                         [[pos, rev_ix[r]] for pos, r in keep_hist[k] if r in rev_ix]])
+                         [[pos, rev_ix[r]] for pos, r in sel.history[k]]])
     run_ix = {r.run_id: i for i, r in enumerate(data.runs)}
     runs, outs = [], []
     for r in data.runs:
@@ -84,22 +137,14 @@ def encode(data: ViewData, caps: Caps) -> dict[str, Any]:
         outs.append([output_json(ex_ix[eid], o, data.metrics, rev_ix, item_ix, caps, cut)
                      for eid, o in r.outputs.items() if eid in ex_ix])
     meta = {"generated": now_iso(), "version": dpbench_version(), "caps": asdict(caps), "baseline": data.baseline,
-            "notes": data.warnings, "problems": data.problems}
-    payload = {"meta": meta, "metrics": [[m, SPECS[m].label, SPECS[m].higher_is_better, SPECS[m].scale]
-                                         for m in data.metrics],
-               "runs": runs, "items": items, "reviews": reviews, "ex": examples, "out": outs}
-    meta["cut"] = cut.n
-    return payload
+            "notes": data.warnings, "problems": data.problems, "cut": cut.n}
+    metrics = [[m, SPECS[m].label, SPECS[m].higher_is_better, SPECS[m].scale] for m in data.metrics]
+    return {"meta": meta, "metrics": metrics, "runs": runs, "items": items, "reviews": reviews, "ex": examples,
+            "out": outs}
 
 
-def hist_kept(history: list[tuple[int, str]], cap: int, data: ViewData, eid: str) -> list[tuple[int, str]]:
-    """The newest `cap` entries, plus any entry a run's output on this example used."""
-    used = set()
-    for run in data.runs:
-        o = run.outputs.get(eid)
-        if o is not None:
-            used |= o.trace.review_ids()
-    return [(p, r) for p, r in history if p < cap or r in used]
+def compact_number(v: float) -> float | int:
+    return int(v) if float(v).is_integer() else v
 
 
 def output_json(e: int, o: Output, metrics: list[str], rev_ix: dict[str, int], item_ix: dict[str, int],
@@ -134,10 +179,9 @@ def trace_json(t: Trace, rev_ix: dict[str, int], item_ix: dict[str, int], caps: 
     if t.profile is not None:
         d["prof"] = cut(t.profile, caps.summary)
     if t.dpl_items is not None:
-        d["dpl"] = [{"i": item_ix.get(it.item_id), "h": rev_ix.get(it.review_id), "pos": it.position,
-                     "bm25": rounded(it.bm25), "na": it.n_peers_available,
-                     "peers": [rev_ix[p] for p in it.peer_ids if p in rev_ix], "d": cut(it.difference, caps.difference)}
-                    for it in t.dpl_items]
+        d["dpl"] = [[item_ix.get(it.item_id), rev_ix.get(it.review_id), it.position, rounded(it.bm25),
+                     it.n_peers_available, [rev_ix[p] for p in it.peer_ids if p in rev_ix],
+                     cut(it.difference, caps.difference)] for it in t.dpl_items]
     if t.summary is not None:
         d["sum"] = cut(t.summary, caps.summary)
     if t.slots is not None:
@@ -167,11 +211,23 @@ def to_json(payload: dict[str, Any]) -> str:
     return text
 
 
+
 def fit(data: ViewData, caps: Caps, max_bytes: int, overhead: int = 0) -> tuple[str, Caps, int]:
-    """The payload JSON at the first cap level (CAP_LEVELS) that fits `max_bytes`; (json, caps, level)."""
-    for level, f in enumerate(CAP_LEVELS):
-        c = caps.scaled(f)
+    """The payload JSON at the first cap level (CAP_LEVELS) that fits `max_bytes`: (json, caps, level).
+    A level is encoded only where the estimate (the bytes that are not text, measured at the first
+    level, plus that level's text volume) says it may fit; the last level is taken in any case."""
+    first = caps.scaled(*CAP_LEVELS[0])
+    text = to_json(encode(data, first))
+    size = len(text.encode("utf-8")) + overhead
+    if size <= max_bytes:
+        return text, first, 0
+    fixed = size - volume(data, first)
+    for level in range(1, len(CAP_LEVELS)):
+        c = caps.scaled(*CAP_LEVELS[level])
+        last = level == len(CAP_LEVELS) - 1
+        if fixed + volume(data, c) > max_bytes and not last:
+            continue
         text = to_json(encode(data, c))
-        if len(text.encode("utf-8")) + overhead <= max_bytes or level == len(CAP_LEVELS) - 1:
+        if len(text.encode("utf-8")) + overhead <= max_bytes or last:
             return text, c, level
     raise AssertionError("unreachable")

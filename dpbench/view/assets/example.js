@@ -44,11 +44,11 @@ function peerBlock(ri, targetTs) {
   const gap = targetTs - r[R.ts];
   const when = gap > 0 ? el("span", {class: "before"}, `✓ ${fmtGap(gap)} before the target`)
                        : el("span", {class: "leak"}, "⚠ not before the target (leak)");
-  return el("div", {class: "peer" + (gap > 0 ? "" : " leaky"), data: {ts: r[R.ts], review: r[R.id]}},
-    el("div", {class: "rhead"}, el("span", {class: "puser"}, "user " + r[R.user]), " · ",
+  return el("div", {class: "peer" + (gap > 0 ? "" : " leaky"), data: {ts: r[R.ts]}},
+    el("div", {class: "rhead"}, r[R.user] ? [el("span", {class: "puser"}, "user " + r[R.user]), " · "] : null,
        el("span", {class: "date"}, fmtDateTime(r[R.ts])), " · ", when, " · ", stars(r[R.rating])),
     r[R.title] ? el("div", {class: "rtitle"}, r[R.title]) : null,
-    el("div", {class: "rtext"}, r[R.text]));
+    META.caps.peer ? el("div", {class: "rtext"}, r[R.text]) : el("div", {class: "muted small"}, "(peer texts not embedded at this page size)"));
 }
 
 function metricsTable(k, i) {
@@ -65,19 +65,19 @@ function metricsTable(k, i) {
 
 function retrievedPanel(t, e) {
   const pos = histPositions(e);
-  return el("details", {class: "panel retrieved", open: "open"}, el("summary", null, `Retrieved reviews (${t.ret.length})`),
+  return el("details", {class: "panel retrieved"}, el("summary", null, `Retrieved reviews (${t.ret.length})`),
     t.ret.map(([ri, sc], j) => el("div", {class: "ret"},
       reviewBlock(ri, "", el("span", {class: "muted"}, ` · rank ${j + 1} · history #${pos.has(ri) ? pos.get(ri) : "?"}` +
                                                       (sc !== null ? ` · score ${sc}` : ""))))));
 }
 function dplPanel(t, e) {
-  const items = (t.dpl || []).map((it, j) => el("div", {class: "dpl-item"},
-    el("h5", null, `${j + 1}. `, itemTitle(it.i), el("span", {class: "muted"},
-       ` · history #${it.pos ?? "?"} · BM25 ${it.bm25 ?? "—"} · ${it.na ?? "?"} leak-free peers, ${it.peers.length} representative`)),
-    it.h !== null && it.h !== undefined ? el("div", {class: "own"}, el("div", {class: "label"}, "this user's review"), reviewBlock(it.h, "own-review")) : null,
-    el("div", {class: "peers"}, el("div", {class: "label"}, "representative peers (target ", fmtDateTime(e[E.ts]), ")"),
-       it.peers.map(ri => peerBlock(ri, e[E.ts]))),
-    el("div", {class: "difference"}, el("div", {class: "label"}, "difference"), el("div", {class: "rtext"}, it.d))));
+  const items = (t.dpl || []).map(([ii, h, pos, bm25, na, peers, diff], j) => el("div", {class: "dpl-item"},
+    el("h5", null, `${j + 1}. `, itemTitle(ii), el("span", {class: "muted"},
+       ` · history #${pos ?? "?"} · BM25 ${bm25 ?? "—"} · ${na ?? "?"} leak-free peers, ${peers.length} representative`)),
+    h !== null && h !== undefined ? el("div", {class: "own"}, el("div", {class: "label"}, "this user's review"), reviewBlock(h, "own-review")) : null,
+    el("div", {class: "peers"}, el("div", {class: "label"}, "representative peers (target written ", fmtDateTime(e[E.ts]), ")"),
+       peers.map(ri => peerBlock(ri, e[E.ts]))),
+    el("div", {class: "difference"}, el("div", {class: "label"}, "difference"), el("div", {class: "rtext"}, diff))));
   return el("details", {class: "panel dpl", open: "open"},
     el("summary", null, `DPL: ${items.length} chosen item${items.length === 1 ? "" : "s"}` + (items.length ? "" : " (no item had enough leak-free peers)")),
     items,
@@ -127,19 +127,19 @@ function historyPanel(e, i) {
   RUNS.forEach((r, k) => {
     const t = (OUT[k][i] || {}).t || {};
     for (const [ri] of t.ret || []) used.set(ri, [...(used.get(ri) || []), r.label + " retrieved"]);
-    for (const it of t.dpl || []) used.set(it.h, [...(used.get(it.h) || []), r.label + " item"]);
+    for (const it of t.dpl || []) used.set(it[1], [...(used.get(it[1]) || []), r.label + " item"]);
     (t.slots || []).forEach(([m, ri], j) => { if (!m) used.set(ri, [...(used.get(ri) || []), `${r.label} slot ${j}`]); });
   });
   const hist = e[E.hist];
   const shown = hist.length < e[E.nhist] ? `showing ${hist.length} of ${e[E.nhist]} (the newest ${META.caps.history} and those a method used)` : `${hist.length}`;
-  return el("section", {class: "history"}, el("h3", null, "History, newest first (", shown, ")"),
-    hist.map(([pos, ri]) => {
+  return el("details", {class: "history", open: "open"}, el("summary", null, "History, newest first (", shown, ")"),
+    el("div", {class: "hist-box"}, hist.map(([pos, ri]) => {
       const r = REVIEWS[ri];
       const late = r && r[R.ts] >= e[E.ts];
       return el("div", {class: "hist-entry" + (late ? " leaky" : ""), data: {pos: pos}},
         reviewBlock(ri, "", [el("span", {class: "muted"}, ` · #${pos}`), late ? el("span", {class: "leak"}, " ⚠ not before the target") : null,
                              (used.get(ri) || []).map(u => badge(u, "b-used"))]));
-    }));
+    })));
 }
 
 function showExample(i) {
@@ -160,7 +160,7 @@ function showExample(i) {
          el("span", {class: "target-date"}, fmtDateTime(e[E.ts]))),
       el("p", null, el("span", {class: "stars"}, stars(e[E.rating])), " · review title: ", el("strong", {class: "rtitle"}, e[E.rtitle] || "—")),
       el("div", {class: "desc"}, el("div", {class: "label"}, "item description"), el("div", {class: "rtext"}, e[E.desc] || "(none)"))),
-    el("div", {class: "runs"}, RUNS.map((_, k) => OUT[k][i] ? runCard(k, i) : null)),
-    historyPanel(e, i));
+    historyPanel(e, i),
+    el("div", {class: "runs"}, RUNS.map((_, k) => OUT[k][i] ? runCard(k, i) : null)));
   window.scrollTo(0, 0);
 }

@@ -2,10 +2,11 @@
 function capsNote() {
   const c = META.caps;
   return `Embedded per example: the newest ${c.history} history entries (plus every entry a method used); ` +
-    `reviews up to ${c.review} characters, history item descriptions ${c.item_description}, the target's ` +
-    `${c.target_description}, references and predictions ${c.prediction}, differences ${c.difference}, ` +
-    `summaries ${c.summary}. ${META.cut} texts were cut (marked "[… N more characters not embedded]"); ` +
-    `the full texts are in the run directories and the benchmark.`;
+    `history reviews up to ${c.review} characters, peer reviews ${c.peer}, titles ${c.title}, history item ` +
+    `descriptions ${c.item_description}, the target's ${c.target_description}, references ${c.reference}, ` +
+    `predictions ${c.prediction}, differences ${c.difference}, summaries and profiles ${c.summary}. ` +
+    `${META.cut} texts were cut (they end in "…"); the run directories and the benchmark hold the full texts ` +
+    `(dpbench view --limit N shows fewer examples with longer texts).`;
 }
 function runsTable() {
   const hasSummary = RUNS.some(r => r.scored);
