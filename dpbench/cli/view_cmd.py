@@ -41,10 +41,10 @@ def view(
     console = Console()
     res = build_view(list(paths) if paths else [Path("outputs")], cfg)
     for p in res.problems:
-        console.print(f"not shown: {p}", highlight=False, markup=False)
+        console.print(f"not shown: {p}", highlight=False, markup=False, soft_wrap=True)
     for w in res.warnings[:20]:
-        console.print(f"note: {w}", highlight=False, markup=False)
+        console.print(f"note: {w}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"wrote {res.path} ({res.n_examples} examples, {res.n_runs} runs, {res.n_bytes / 1e6:.1f} MB)",
-                  highlight=False, markup=False)
+                  highlight=False, markup=False, soft_wrap=True)
     if res.problems:
         raise typer.Exit(1)

@@ -32,13 +32,17 @@ class Caps:
     def scaled(self, peer: float, context: float, intermediate: float, output: float, history: float) -> Caps:
         """Each group of caps times its factor: peer texts; context (history reviews, titles, item
         descriptions); intermediates (differences, summaries, raw outputs); outputs (predictions and the
-        reference); history entries. Floors: 40 characters (peers may go to 0: dates and ratings only)."""
+        reference); history entries. Floors: 40 characters, 4 entries (peers may go to 0: dates and ratings only)."""
         groups = {"peer": peer, "review": context, "title": context, "item_description": context,
                   "target_description": context, "difference": intermediate, "summary": intermediate,
                   "raw": intermediate, "reference": output, "prediction": output}
-        kw: dict[str, Any] = {k: max(40, int(getattr(self, k) * f)) for k, f in groups.items()}
-        kw["peer"] = int(self.peer * peer) and max(40, int(self.peer * peer))
-        return Caps(history=max(4, int(self.history * history)), **kw)
+        def times(k: str, f: float, floor: int) -> int:
+            cap = getattr(self, k)
+            return max(min(floor, cap), int(cap * f))
+
+        kw: dict[str, Any] = {k: times(k, f, 40) for k, f in groups.items()}
+        kw["peer"] = times("peer", peer, 40) if peer else 0
+        return Caps(history=times("history", history, 4), **kw)
 
 
 # Factors (peer, context, intermediate, output, history) tried in order until the page fits `max_bytes`:

@@ -36,7 +36,7 @@ def render_page(payload_json: str, title: str = "dpbench view") -> str:
     script = app_script()
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
-        f'<meta http-equiv="Content-Security-Policy" content="{escape(csp(script))}">',
+        f'<meta http-equiv="Content-Security-Policy" content="{escape(csp(script), quote=False)}">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{asset(STYLE)}</style></head>\n<body>",
         '<noscript>This page needs JavaScript (inline, offline) to show the examples.</noscript>',

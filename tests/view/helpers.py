@@ -24,6 +24,7 @@ def hostile(mark: str) -> str:
 
 
 HOSTILE_REVIEW, HOSTILE_ITEM, HOSTILE_MODEL = "r0_0", "i0", hostile("model")
+LOOP = "great great great great great great great great"  # DEP's first example: a repetition loop; its second fails
 
 
 def plant_hostile(bench: Path) -> None:
@@ -44,7 +45,7 @@ def run_prompt_methods(bench: Path, out: Path, cache) -> list[Path]:
     dirs = []
     for method in ("nonpersonal", "rag", "pag", "dpl"):
         cfg = RunConfig(method=method, data=bench, recipe=load_recipe("sample"), out=out)
-        backend = FakeBackend(respond=lambda req, m=method: f"A {m} review: the blender is loud {len(req.messages)}.")
+        backend = FakeBackend(respond=lambda req, m=method: f"Great {m} review: works perfectly, the kettle is loud.")
         dirs.append(run_method(cfg, quiet, backend=backend, embedder=FakeEmbedder(), cache=cache))
     return dirs
 
@@ -70,16 +71,16 @@ def write_dep_run(bench: Path, out: Path, model: str = HOSTILE_MODEL, n_slots: i
     con = duckdb.connect(str(bench / "benchmark.duckdb"), read_only=True)
     ids = [r[0] for r in con.execute("SELECT example_id FROM examples WHERE split = 'test' ORDER BY example_id").fetchall()]
     records = []
-    for eid in ids:
+    for n, eid in enumerate(ids):
         hist = con.execute("SELECT position, review_id, item_id FROM history WHERE example_id = ? AND position < 2 "
                            "ORDER BY position", [eid]).fetchall()
         trace = {"slot_item_ids": [h[2] for h in hist], "slot_review_ids": [h[1] for h in hist],
                  "slot_positions": [h[0] for h in hist], "slot_n_peers": [7] * len(hist),
                  "mask": [True] * len(hist) + [False] * (n_slots - len(hist)), "prompt_truncated": False,
                  "checkpoint": "outputs/dep-train/checkpoints/best", "ablate": "none", "batch_size": 4}
-        records.append(PredictionRecord(example_id=eid, prediction="The blender is powerful and quite loud.",
-                                        raw="The blender is powerful and quite loud.", finish_reason="stop",
-                                        trace=trace))
+        text = LOOP if n == 0 else "" if n == 1 else "The blender is powerful and quite loud."
+        records.append(PredictionRecord(example_id=eid, prediction=text, raw=text, finish_reason="stop", trace=trace,
+                                        error="RuntimeError: CUDA out of memory" if n == 1 else None))
     con.close()
     spec = spec_for("dep-run", "dep", bench, "tiny-fingerprint", len(ids), model=model,
                     method_args={"ablate": "none", "embedder": "minilm-l6"})
