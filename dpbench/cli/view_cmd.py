@@ -16,6 +16,8 @@ def view(
                                  "(default nonpersonal when such a run is present; `none` for none)."),
     out: Path = typer.Option(None, "--out", help="The HTML file (default: view.html beside the leaderboard)."),
     data: Path = typer.Option(None, "--data", help="Benchmark the runs used (overrides the manifests)."),
+    limit: int = typer.Option(None, "--limit", min=1, help="Only the first N examples (by id): a smaller page "
+                              "with longer texts."),
     max_history: int = typer.Option(None, "--max-history", min=1, help="History entries per example, newest "
                                     "first (default 20; entries a method used are always kept)."),
     max_mb: float = typer.Option(None, "--max-mb", min=1.0, help="Size budget of the page in MB (default 24): "
@@ -29,7 +31,7 @@ def view(
 
     from dpbench.view import ViewConfig, build_view
 
-    cfg = ViewConfig(data=data, out=out)
+    cfg = ViewConfig(data=data, out=out, limit=limit)
     if baseline == "none":
         cfg = cfg.with_(default_baseline=None)
     elif baseline:

@@ -20,7 +20,7 @@ from dpbench.view.config import ViewConfig
 from dpbench.view.model import DplItem, Output, ReviewText, RunView, Slot, Trace, ViewData
 
 SCORES_FILE, EXAMPLE_SCORES_FILE = "scores.json", "example_scores.jsonl"  # as dpbench.score.scoring writes them
-SETTING_KEYS = ("retriever", "target_ts", "checkpoint", "ablate", "prompt_truncated", "batch_size")
+# Per-output settings worth showing; the run-level ones (retriever, checkpoint, ablation) are in the manifest.
 
 
 def collect_view(paths: list[Path], cfg: ViewConfig) -> ViewData:
@@ -42,14 +42,17 @@ def collect_view(paths: list[Path], cfg: ViewConfig) -> ViewData:
         if not loaded:
             listing = "\n  ".join(str(p) for p in problems) or "no run directories found"
             raise DpbenchError(f"nothing to view under {', '.join(map(str, paths))}:\n  {listing}")
+        keep = None
+        if cfg.limit is not None:
+            keep = set(sorted({i for r in loaded for i in r.example_ids})[: cfg.limit])
         for run in loaded:
-            view = run_view(run, reviews)
+            view = run_view(run, reviews, keep)
             view.variant = run_variant(run.spec.method_args)
             runs.append(view)
         examples, items = {}, {}
         for data_path, group in by_benchmark(loaded).items():
             con, _ = connect(data_path)
-            ids = list(dict.fromkeys(i for r in group for i in r.example_ids))
+            ids = list(dict.fromkeys(i for r in group for i in r.example_ids if keep is None or i in keep))
             used: dict[str, set[str]] = {}
             for view in runs:
                 for eid, out in view.outputs.items():
@@ -93,7 +96,8 @@ def attach_baselines(runs: list[RunView], method: str | None) -> None:
             same[0].is_baseline = True
 
 
-def run_view(run: LoadedRun, reviews: dict[str, ReviewText]) -> RunView:
+def run_view(run: LoadedRun, reviews: dict[str, ReviewText], keep: set[str] | None = None) -> RunView:
+    """One run's outputs (only those on `keep`, when given), scores and notes."""
     spec = run.spec
     manifest = json.loads(spec.model_dump_json())
     view = RunView(spec.run_id, spec.method, spec.model, spec.backend, spec.split, run.benchmark,
@@ -104,6 +108,8 @@ def run_view(run: LoadedRun, reviews: dict[str, ReviewText]) -> RunView:
         view.notes.append(f"{spec.run_id}: ... and {len(run.warnings) - 5} more warnings (see `dpbench score`)")
     rows = read_scores(run, view)
     for eid, status, rec in zip(run.example_ids, run.status, run.records):
+        if keep is not None and eid not in keep:
+            continue
         out = output_of(rec, status, spec.method, reviews)
         row = rows.get(eid)
         if row is not None:
@@ -156,9 +162,12 @@ def output_of(rec: PredictionRecord | None, status: str, method: str, reviews: d
 
 def trace_of(t: dict[str, Any], method: str, reviews: dict[str, ReviewText]) -> Trace:
     """The method's intermediates; DPL's peers (which carry their texts) go into `reviews`."""
-    tr = Trace(settings={k: t[k] for k in SETTING_KEYS if isinstance(t.get(k), (str, int, float, bool))})
-    if isinstance(t.get("truncation"), dict):
-        tr.settings["truncation"] = {k: v for k, v in t["truncation"].items() if isinstance(v, (int, float, type(None)))}
+    tr = Trace()
+    trunc = t.get("truncation")
+    if isinstance(trunc, dict) and (trunc.get("reviews_truncated") or trunc.get("descriptions_truncated")):
+        tr.settings["truncation"] = {k: trunc.get(k) or 0 for k in ("reviews_truncated", "descriptions_truncated")}
+    if t.get("prompt_truncated") is True:  # DEP
+        tr.settings["prompt_truncated"] = True
     if isinstance(t.get("retrieved"), list):
         tr.retrieved = [(str(r.get("review_id")), number(r.get("score"))) for r in t["retrieved"] if isinstance(r, dict)]
     if "profile_summary" in t:

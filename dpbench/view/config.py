@@ -66,6 +66,7 @@ class ViewConfig:
     default_baseline: str | None = "nonpersonal"  # used when `baseline` is None and such a run is present
     data: Path | None = None  # overrides manifest.data_path
     out: Path | None = None  # the HTML file (None = view.html beside the leaderboard)
+    limit: int | None = None  # only the first N examples (by example id): fewer examples, longer texts
     caps: Caps = field(default_factory=Caps)
     max_bytes: int = 24_000_000  # the page shrinks its caps (CAP_LEVELS) until it fits (under 25 MB)
 

@@ -15,7 +15,7 @@ Layout (arrays for the bulk tables, short keys elsewhere; the page's JS reads ex
     trace    {ret: [[review index, score]], prof, dpl: [[item index, review index (the user's), position,
               bm25, n peers available, [peer review indices], difference]], sum,
               slots: [[masked, review index, n_peers]], set: {...}}
-    A peer's row in `reviews` has no id and no item (its DPL item names it); at the smallest caps no
+    A history review's row has no user (it is the example's user). A peer's row has no id and no item (its DPL item names it); at the smallest caps no
     user and no text either (its date and rating stay: the leak check needs only those).
 
 Each text is held once (a history review shared by examples, a peer shared by DPL traces, an item's
@@ -118,8 +118,8 @@ def encode(data: ViewData, caps: Caps) -> dict[str, Any]:
         if k in sel.peer_ids:  # a peer: no id, no item (its DPL item says it), the user only with a text
             reviews.append(["", r.user_id if caps.peer else "", None, r.ts, compact_number(r.rating),
                             cut(r.title, min(caps.peer, caps.title)), cut(r.text, caps.peer)])
-        else:
-            reviews.append([k, r.user_id, item_ix.get(r.item_id), r.ts, compact_number(r.rating),
+        else:  # a history review: its user is the example's
+            reviews.append([k, "", item_ix.get(r.item_id), r.ts, compact_number(r.rating),
                             cut(r.title, caps.title), cut(r.text, caps.review)])
     examples = []
     for k, e in data.examples.items():

@@ -36,17 +36,18 @@ def browser():
 
 @pytest.fixture
 def open_page(browser):
-    """open_page(html_path, width, height) → a page with the view loaded (its first rows in the DOM);
-    page.errors lists uncaught script errors, page.dialogs any alert/confirm that opened."""
+    """open_page(html_path, width, height, bypass_csp) → a page with the view loaded (its first rows in the
+    DOM); page.errors lists uncaught script errors, page.dialogs any alert/confirm that opened.
+    bypass_csp=True ignores the page's Content-Security-Policy, so a test sees what the JS alone does."""
     pages = []
 
-    def open_(path, width=1300, height=1100):
-        page = browser.new_page(viewport={"width": width, "height": height})
+    def open_(path, width=1300, height=1100, bypass_csp=False):
+        page = browser.new_page(viewport={"width": width, "height": height}, bypass_csp=bypass_csp)
         page.errors, page.dialogs = [], []
         page.on("pageerror", lambda e: page.errors.append(str(e)))
         page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
         page.goto(path.resolve().as_uri())
-        page.wait_for_function("window.dpbenchReady !== undefined", timeout=60_000)
+        page.wait_for_selector("body[data-ready='1']", state="attached", timeout=60_000)
         pages.append(page)
         return page
 

@@ -130,6 +130,11 @@ def test_cli_writes_view_html_beside_the_leaderboard(project):
     rag = next(i for i, r in enumerate(payload["runs"]) if r["method"] == "rag")
     assert payload["meta"]["baseline"] == "rag" and all(r["base"] == rag for r in payload["runs"])
     assert payload["meta"]["caps"]["history"] == 2
+    CliRunner().invoke(app, ["view", str(project), "--limit", "3", "--out", str(project / "c.html")],
+                       catch_exceptions=False)
+    payload = page_payload(project / "c.html")
+    assert [e[0] for e in payload["ex"]] == sorted(e[0] for e in page_payload(project / "b.html")["ex"])[:3]
+    assert all(len(out) == 3 for out in payload["out"])
 
 
 def test_unreadable_runs_are_listed_and_unscored_runs_get_health_flags(project, tmp_path):

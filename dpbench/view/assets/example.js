@@ -108,7 +108,8 @@ function runCard(k, i) {
        (o.h || []).map(f => badge(f)), o.fr ? el("span", {class: "muted"}, " finish: " + o.fr) : null,
        o.l ? el("span", {class: "muted"}, ` · ${o.l} s`) : null,
        set.truncation && (set.truncation.reviews_truncated || set.truncation.descriptions_truncated)
-         ? el("span", {class: "muted"}, ` · prompt cut: ${set.truncation.reviews_truncated} reviews, ${set.truncation.descriptions_truncated} descriptions`) : null),
+         ? el("span", {class: "muted"}, ` · prompt cut: ${set.truncation.reviews_truncated} reviews, ${set.truncation.descriptions_truncated} descriptions`) : null,
+       set.prompt_truncated ? el("span", {class: "muted"}, " · prompt cut to max_prompt_tokens") : null),
     o.x ? el("div", {class: "error"}, "error: ", o.x) : null,
     el("div", {class: "pair"},
       el("div", {class: "col pred"}, el("div", {class: "label"}, "prediction"), pred ? marked(pred, wordSet(ref)) : el("div", {class: "muted"}, "(empty)"),
