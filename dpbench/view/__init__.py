@@ -56,7 +56,8 @@ def build_view(paths: list[Path], cfg: ViewConfig | None = None) -> ViewResult:
     warnings = list(data.warnings)
     if level:
         warnings.append(f"texts cut further to keep the page under {cfg.max_bytes / 1e6:.0f} MB "
-                        f"(history {caps.history} entries, reviews {caps.review} characters)")
+                        f"(history {caps.history} entries; characters: reviews {caps.review}, peers {caps.peer}, "
+                        f"predictions {caps.prediction}, differences {caps.difference})")
     return ViewResult(out, len(html.encode("utf-8")), len(data.examples), len(data.runs), caps, level, warnings,
                       data.problems)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from dpbench.errors import DpbenchError
 from dpbench.metrics import SPECS
+from dpbench.run.store import PREDICTIONS
 from dpbench.schema import PredictionRecord
 from dpbench.score.load import LoadedRun, RunProblem, discover_runs, load_run
 from dpbench.view.bench import clip, read_examples, read_items, read_reviews
@@ -49,20 +50,7 @@ def collect_view(paths: list[Path], cfg: ViewConfig) -> ViewData:
             view = run_view(run, reviews, keep)
             view.variant = run_variant(run.spec.method_args)
             runs.append(view)
-        examples, items = {}, {}
-        for data_path, group in by_benchmark(loaded).items():
-            con, _ = connect(data_path)
-            ids = list(dict.fromkeys(i for r in group for i in r.example_ids if keep is None or i in keep))
-            used: dict[str, set[str]] = {}
-            for view in runs:
-                for eid, out in view.outputs.items():
-                    if eid in ids:
-                        used.setdefault(eid, set()).update(out.trace.review_ids())
-            found = read_examples(con, group[0].benchmark, ids, used, cfg.caps.history, reviews)
-            examples.update(found)
-            read_reviews(con, {r for rs in used.values() for r in rs}, reviews)
-            item_ids = {e.item_id for e in found.values()} | {rv.item_id for rv in reviews.values()}
-            read_items(con, item_ids, items)
+        examples, items = read_benchmarks(loaded, runs, connect, cfg.caps.history, keep, reviews)
     finally:
         close()
     label_duplicates(runs)
@@ -77,11 +65,26 @@ def collect_view(paths: list[Path], cfg: ViewConfig) -> ViewData:
     return ViewData(runs, examples, reviews, items, metrics, baseline, [str(p) for p in problems], warnings)
 
 
-def by_benchmark(loaded: list[LoadedRun]) -> dict[Path, list[LoadedRun]]:
-    out: dict[Path, list[LoadedRun]] = {}
+def read_benchmarks(loaded: list[LoadedRun], runs: list[RunView], connect, max_history: int,
+                    keep: set[str] | None, reviews: dict[str, ReviewText]) -> tuple[dict, dict]:
+    """Examples (with their history) and items from each benchmark the runs used."""
+    used: dict[str, set[str]] = {}  # example id → history reviews some output used
+    for view in runs:
+        for eid, out in view.outputs.items():
+            used.setdefault(eid, set()).update(out.trace.review_ids())
+    by_path: dict[Path, list[LoadedRun]] = {}
     for r in loaded:
-        out.setdefault(r.data_path, []).append(r)
-    return out
+        by_path.setdefault(r.data_path, []).append(r)
+    examples, items = {}, {}
+    for data_path, group in by_path.items():
+        con, _ = connect(data_path)
+        ids = list(dict.fromkeys(i for r in group for i in r.example_ids if keep is None or i in keep))
+        mine = {i: used[i] for i in ids if i in used}
+        found = read_examples(con, group[0].benchmark, ids, mine, max_history, reviews)
+        examples.update(found)
+        read_reviews(con, {r for rs in mine.values() for r in rs}, reviews)
+        read_items(con, {e.item_id for e in found.values()} | {rv.item_id for rv in reviews.values()}, items)
+    return examples, items
 
 
 def attach_baselines(runs: list[RunView], method: str | None) -> None:
@@ -110,7 +113,7 @@ def run_view(run: LoadedRun, reviews: dict[str, ReviewText], keep: set[str] | No
     for eid, status, rec in zip(run.example_ids, run.status, run.records):
         if keep is not None and eid not in keep:
             continue
-        out = output_of(rec, status, spec.method, reviews)
+        out = output_of(rec, status, reviews)
         row = rows.get(eid)
         if row is not None:
             out.health = [str(f) for f in row.get("health") or []]
@@ -143,24 +146,24 @@ def read_scores(run: LoadedRun, view: RunView) -> dict[str, dict[str, Any]]:
     by_id = {str(r.get("example_id")): r for r in rows if isinstance(r, dict)}
     preds = dict(zip(run.example_ids, run.predictions))
     stale = sum(1 for eid, r in by_id.items() if eid in preds and r.get("prediction_chars") not in (None, len(preds[eid])))
-    newest = max(((x / "predictions.jsonl").stat().st_mtime for x in run.group.dirs
-                  if (x / "predictions.jsonl").exists()), default=0.0)
+    newest = max(((x / PREDICTIONS).stat().st_mtime for x in run.group.dirs if (x / PREDICTIONS).exists()),
+                 default=0.0)
     if stale or newest > scores.stat().st_mtime:
         view.notes.append(f"{view.run_id}: predictions changed after scoring ({stale} outputs differ); "
                           "scores may be stale: rerun `dpbench score`")
     return by_id
 
 
-def output_of(rec: PredictionRecord | None, status: str, method: str, reviews: dict[str, ReviewText]) -> Output:
+def output_of(rec: PredictionRecord | None, status: str, reviews: dict[str, ReviewText]) -> Output:
     if rec is None:
         return Output(status=status)
     raw = rec.raw if rec.raw.strip() and rec.raw.strip() != rec.prediction.strip() else None
     return Output(status=status, prediction=clip(rec.prediction), raw=clip(raw) if raw else None,
                   error=clip(rec.error, 2000) if rec.error else None, finish_reason=rec.finish_reason,
-                  latency_s=rec.latency_s, trace=trace_of(rec.trace, method, reviews))
+                  latency_s=rec.latency_s, trace=trace_of(rec.trace, reviews))
 
 
-def trace_of(t: dict[str, Any], method: str, reviews: dict[str, ReviewText]) -> Trace:
+def trace_of(t: dict[str, Any], reviews: dict[str, ReviewText]) -> Trace:
     """The method's intermediates; DPL's peers (which carry their texts) go into `reviews`."""
     tr = Trace()
     trunc = t.get("truncation")

@@ -97,6 +97,10 @@ def test_example_page_shows_history_traces_and_settings(view_html, open_page, pr
     assert dialog.is_visible() and '"method": "dpl"' in dialog.locator("pre").text_content()
     assert payload["runs"][run_index(payload, "dpl")]["id"] in dialog.text_content()
     dialog.locator("button.close").click()
+    page.keyboard.press("ArrowRight")  # the next example in the list's order
+    page.wait_for_selector(f"#example:not([data-id='{eid}'])")
+    page.keyboard.press("k")
+    page.wait_for_selector(f"#example[data-id='{eid}']")
     page.locator("#back").click()
     page.wait_for_selector("#list-view:not([hidden])")
     assert page.errors == []

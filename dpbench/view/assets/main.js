@@ -44,6 +44,14 @@ function route() {
   }
   showList();
 }
+/* on an example page: → or j next, ← or k previous, Esc back to the list (not while typing or in a dialog) */
+function onKey(ev) {
+  if (document.getElementById("example-view").hidden || document.getElementById("manifest-dialog").open) return;
+  if (/^(INPUT|SELECT|TEXTAREA)$/.test(ev.target.tagName) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  const id = {ArrowRight: "next", j: "next", ArrowLeft: "prev", k: "prev", Escape: "back"}[ev.key];
+  const button = id && document.getElementById(id);
+  if (button && !button.disabled) { ev.preventDefault(); button.click(); }
+}
 (function start() {
   const app = document.getElementById("app");
   buildTop(app);
@@ -51,6 +59,7 @@ function route() {
   app.append(listView, el("main", {id: "example-view", hidden: "hidden"}), el("dialog", {id: "manifest-dialog"}));
   buildList(listView);
   window.addEventListener("hashchange", route);
+  document.addEventListener("keydown", onKey);
   route();
   window.dpbenchReady = performance.now();  /* the list's first rows are in the DOM */
   document.body.dataset.ready = "1";
