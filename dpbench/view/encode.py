@@ -15,8 +15,9 @@ Layout (arrays for the bulk tables, short keys elsewhere; the page's JS reads ex
     trace    {ret: [[review index, score]], prof, dpl: [[item index, review index (the user's), position,
               bm25, n peers available, [peer review indices], difference]], sum,
               slots: [[masked, review index, n_peers]], set: {...}}
-    A history review's row has no user (it is the example's user). A peer's row has no id and no item (its DPL item names it); at the smallest caps no
-    user and no text either (its date and rating stay: the leak check needs only those).
+    A history review's row has no user (it is the example's user). A peer's row has no id and no item
+    (its DPL item names it), and below 100 characters of text no user and no title either; at the
+    smallest caps no text (its date and rating stay: the leak check needs only those).
 
 Each text is held once (a history review shared by examples, a peer shared by DPL traces, an item's
 description) and cut to its cap (a cut text ends in "…"; meta.cut counts them).
@@ -84,7 +85,7 @@ def volume(data: ViewData, caps: Caps) -> int:
     for k in sel.review_ids:
         r = data.reviews[k]
         if k in sel.peer_ids:
-            n += min(len(r.text), caps.peer) + min(len(r.title), caps.peer, caps.title) + (len(r.user_id) if caps.peer else 0)
+            n += min(len(r.text), caps.peer) + (len(r.user_id) + min(len(r.title), caps.title) if full_peers(caps) else 0)
         else:
             n += min(len(r.text), caps.review) + min(len(r.title), caps.title)
     for k in sel.item_ids:
@@ -115,9 +116,10 @@ def encode(data: ViewData, caps: Caps) -> dict[str, Any]:
     reviews = []
     for k in sel.review_ids:
         r = data.reviews[k]
-        if k in sel.peer_ids:  # a peer: no id, no item (its DPL item says it), the user only with a text
-            reviews.append(["", r.user_id if caps.peer else "", None, r.ts, compact_number(r.rating),
-                            cut(r.title, min(caps.peer, caps.title)), cut(r.text, caps.peer)])
+        if k in sel.peer_ids:  # a peer: no id, no item (its DPL item says it); short caps: no user, no title
+            full = full_peers(caps)
+            reviews.append(["", r.user_id if full else "", None, r.ts, compact_number(r.rating),
+                            cut(r.title, caps.title) if full else "", cut(r.text, caps.peer)])
         else:  # a history review: its user is the example's
             reviews.append([k, "", item_ix.get(r.item_id), r.ts, compact_number(r.rating),
                             cut(r.title, caps.title), cut(r.text, caps.review)])
@@ -141,6 +143,12 @@ def encode(data: ViewData, caps: Caps) -> dict[str, Any]:
     metrics = [[m, SPECS[m].label, SPECS[m].higher_is_better, SPECS[m].scale] for m in data.metrics]
     return {"meta": meta, "metrics": metrics, "runs": runs, "items": items, "reviews": reviews, "ex": examples,
             "out": outs}
+
+
+def full_peers(caps: Caps) -> bool:
+    """Peers carry their user and title only with texts of 100 characters or more (DPL's 32 peers per
+    example are most of a paper-sized page)."""
+    return caps.peer >= 100
 
 
 def compact_number(v: float) -> float | int:
@@ -215,7 +223,8 @@ def to_json(payload: dict[str, Any]) -> str:
 def fit(data: ViewData, caps: Caps, max_bytes: int, overhead: int = 0) -> tuple[str, Caps, int]:
     """The payload JSON at the first cap level (CAP_LEVELS) that fits `max_bytes`: (json, caps, level).
     A level is encoded only where the estimate (the bytes that are not text, measured at the first
-    level, plus that level's text volume) says it may fit; the last level is taken in any case."""
+    level, plus that level's text volume) says it may fit, give or take 15%; the last level is taken
+    in any case."""
     first = caps.scaled(*CAP_LEVELS[0])
     text = to_json(encode(data, first))
     size = len(text.encode("utf-8")) + overhead
@@ -225,7 +234,7 @@ def fit(data: ViewData, caps: Caps, max_bytes: int, overhead: int = 0) -> tuple[
     for level in range(1, len(CAP_LEVELS)):
         c = caps.scaled(*CAP_LEVELS[level])
         last = level == len(CAP_LEVELS) - 1
-        if fixed + volume(data, c) > max_bytes and not last:
+        if fixed + volume(data, c) > max_bytes * 1.15 and not last:  # `fixed` shrinks with fewer rows: a margin
             continue
         text = to_json(encode(data, c))
         if len(text.encode("utf-8")) + overhead <= max_bytes or last:

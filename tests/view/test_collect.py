@@ -107,9 +107,10 @@ def test_page_holds_no_markup_from_the_data_and_fetches_nothing(project, tmp_pat
 def test_fit_cuts_texts_until_the_page_fits_and_says_so(project):
     data = collect_view([project], ViewConfig())
     full = to_json(encode(data, Caps()))
-    budget = len(to_json(encode(data, Caps().scaled(*CAP_LEVELS[2]))).encode()) + 200
+    level3 = Caps().scaled(*CAP_LEVELS[3])
+    budget = len(to_json(encode(data, level3)).encode())  # levels 1 and 2 cut less: only level 3 fits
     text, caps, level = fit(data, Caps(), max_bytes=budget)
-    assert level in (1, 2) and len(text.encode()) <= budget < len(full.encode())
+    assert level == 3 and caps == level3 and len(text.encode()) <= budget < len(full.encode())
     assert caps.review < Caps().review and caps.prediction < Caps().prediction and caps.peer < Caps().peer
     payload = json.loads(text)
     assert payload["meta"]["caps"]["review"] == caps.review and payload["meta"]["cut"] > 0
