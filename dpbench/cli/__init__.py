@@ -22,6 +22,7 @@ def _register() -> None:
         run_cmd,
         score_cmd,
         serve_cmd,
+        view_cmd,
     )
 
 
