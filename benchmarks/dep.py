@@ -43,8 +43,8 @@ def load_llm(args, n_slots: int):
 def real_items(args, recipe, tok, n: int, split: str = "test"):
     from dpbench.data.examples import connect, select_example_ids
     from dpbench.embed import Embedder
-    from dpbench.run.dep import build_items
     from dpbench.run.config import RunConfig
+    from dpbench.run.dep import build_items
 
     cfg = RunConfig(method="dep", data=Path(args.data), recipe=recipe)
     con = connect(args.data)
@@ -259,11 +259,11 @@ def ablation_table(run_dir: Path, device: str = "cpu", split: str = "val", check
     from dpbench.data.examples import connect, select_example_ids
     from dpbench.embed import Embedder
     from dpbench.methods.dep.model import load_module
-    from dpbench.run.dep import build_items, train_settings
     from dpbench.methods.dep.train import evaluate_loss
     from dpbench.recipes import recipe_from_dict
     from dpbench.run.config import RunConfig
-    from dpbench.run.store import read_example_ids, read_manifest
+    from dpbench.run.dep import build_items, train_settings
+    from dpbench.run.store import read_manifest
 
     spec = read_manifest(run_dir)
     recipe = recipe_from_dict(spec.recipe)

@@ -16,7 +16,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from dpbench.llm.base import ChatRequest, Sampling
+from dpbench.llm.base import Sampling
 
 MAX_TOKENS = 64  # the quickstart recipe's generation.max_tokens
 

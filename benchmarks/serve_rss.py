@@ -20,8 +20,7 @@ from dpbench.llm.base import ChatRequest, Sampling
 from dpbench.llm.factory import make_backend
 from dpbench.llm.server import start_server
 
-WORDS = ("blender motor quiet loud clean easy bought return gift price quality sturdy flimsy battery charge "
-         "screen sound bass color fit size small large comfortable cheap expensive works broke daily week").split()
+WORDS = ["blender", "motor", "quiet", "loud", "clean", "easy", "bought", "return", "gift", "price", "quality", "sturdy", "flimsy", "battery", "charge", "screen", "sound", "bass", "color", "fit", "size", "small", "large", "comfortable", "cheap", "expensive", "works", "broke", "daily", "week"]
 
 
 def prompt(i: int, n_words: int) -> str:

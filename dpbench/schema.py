@@ -65,6 +65,7 @@ class DepSummary(_Record):
     val: dict[str, float] | None = None  # val losses of a loaded checkpoint
     world_size: int = 1
     param_checksum: str | None = None  # the trained module's parameters (equal on every rank)
+    dtype: str | None = None  # what the frozen LLM computed in during training ("float32", "bfloat16")
 
 
 class RunSpec(_Record):

@@ -7,18 +7,11 @@ from pathlib import Path
 import typer
 
 from dpbench.cli.app import app
+from dpbench.cli.options import split_list
 from dpbench.errors import DpbenchError
 
 EXPORT_FORMATS = ("parquet", "hf", "dpl")
 SCHEMAS = ("2023", "2018", "2014")
-
-
-def split_list(values: list[str] | None) -> list[str]:
-    """Accept repeated flags and comma-separated values alike (--export parquet,hf)."""
-    out: list[str] = []
-    for v in values or []:
-        out += [x.strip() for x in v.split(",") if x.strip()]
-    return out
 
 
 def default_out(sources: list[str]) -> Path:

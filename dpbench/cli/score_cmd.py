@@ -7,12 +7,7 @@ from pathlib import Path
 import typer
 
 from dpbench.cli.app import app
-
-
-def split_list(text: str | None) -> tuple[str, ...] | None:
-    if text is None:
-        return None
-    return tuple(dict.fromkeys(x.strip() for x in text.split(",") if x.strip()))
+from dpbench.cli.options import split_list
 
 
 @app.command("score")
@@ -52,7 +47,7 @@ def score(
     from dpbench.metrics.config import JudgeConfig, ScoreConfig
     from dpbench.score import score_runs
 
-    formats = split_list(fmt)
+    formats = tuple(split_list(fmt)) or None
     for f in formats or ():
         FORMATS.check_name(f, "--format")
     from dpbench.leaderboard.published import reference_names

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 
 from dpbench.data import filters, peers, targets
+from dpbench.data.counts import count_step
 from dpbench.data.diagnose import explain_empty
 from dpbench.data.markup import repair_metadata, summarize_repairs
 from dpbench.data.report import BuildReport, PhaseTimer
@@ -240,7 +241,7 @@ def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, co
                 n_ok = con.execute("SELECT count(*) FROM stage_reviews WHERE reason IS NULL").fetchone()[0]
                 n_raw = con.execute("SELECT count(*) FROM stage_reviews").fetchone()[0]
                 report.add_step({"step": "raw review lines", "rows": int(n_raw), "users": None, "items": None})
-                report.add_step(filters.count_step(con, "clean reviews",
+                report.add_step(count_step(con, "clean reviews",
                                                    "(SELECT * FROM stage_reviews WHERE reason IS NULL)"))
             if n_ok == 0:
                 raise DataError(no_usable_rows_message(files, report.rejects))

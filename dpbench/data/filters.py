@@ -17,12 +17,12 @@ from collections.abc import Callable
 
 import duckdb
 
+from dpbench.data.counts import Step, count_step
 from dpbench.data.sqltext import sql_int
 from dpbench.data.stage import META_FIELDS, WS_CLASS
 from dpbench.data.targets import drop_failing_users
 from dpbench.recipes import DataRecipe
 
-Step = dict  # {"step": str, "rows": int, "users": int, "items": int}
 RELEASES_WITHOUT_RATING_NUMBER = tuple(r for r, f in META_FIELDS.items() if f[4] is None)
 
 
@@ -43,16 +43,6 @@ def normalize_sql(col: str) -> str:
     """Python's re.sub(r'\\s+', ' ', text.strip()) in SQL (same whitespace set). Rewriting every
     single space is slow, so only runs that change are replaced, and only in texts that have one."""
     return f"CASE WHEN {needs_normalize_sql(col)} THEN {rewrite_whitespace_sql(col)} ELSE {col} END"
-
-
-def count_step(con: duckdb.DuckDBPyConnection, name: str, table: str, users: bool = True, keyed: bool = False) -> Step:
-    """Rows, users and items of `table`; keyed: it has integer keys uk, ik instead of the id strings."""
-    user_key, item_key = ("uk", "ik") if keyed else ("(category, user_id)", "(category, item_id)")
-    user_sql = f"count(DISTINCT {user_key})" if users else "NULL"
-    rows, n_users, items = con.execute(
-        f"SELECT count(*), {user_sql}, count(DISTINCT {item_key}) FROM {table}"
-    ).fetchone()
-    return {"step": name, "rows": int(rows), "users": None if n_users is None else int(n_users), "items": int(items)}
 
 
 def item_conditions(d: DataRecipe) -> dict[str, str]:

@@ -18,10 +18,9 @@ from collections.abc import Callable
 
 import duckdb
 
+from dpbench.data.counts import Step, count_step
 from dpbench.data.sqltext import sql_int
 from dpbench.recipes import DataRecipe
-
-Step = dict
 
 
 def history_rules_apply(d: DataRecipe) -> bool:
@@ -69,7 +68,6 @@ def drop_failing_users(con: duckdb.DuckDBPyConnection, d: DataRecipe, table: str
 def assign_targets(con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]) -> int:
     """Steps 5-6 into table `seq(review_id, uk, ik, ts, rdesc, n)` (rdesc = 1 for a user's newest
     review; the profile loop can leave gaps in it); returns profile passes."""
-    from dpbench.data.filters import count_step
 
     nt = sql_int(d.n_targets)
     con.execute(

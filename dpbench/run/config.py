@@ -101,23 +101,7 @@ class RunConfig:
 
 
 def parse_sets(values: list[str] | None) -> dict[str, Any]:
-    """`--set section.field=value` (repeatable) → recipe overrides, typed by the recipe model."""
-    if not values:
-        return {}
-    from dpbench import recipes
+    """`--set section.field=value` (repeatable) → recipe overrides, typed and checked by the recipe model."""
+    from dpbench.recipes import parse_set_options
 
-    parse = getattr(recipes, "parse_set_options", None)
-    if parse is not None:
-        return parse(values)
-    out: dict[str, Any] = {}
-    for v in values:
-        key, sep, text = v.partition("=")
-        if not sep or "." not in key:
-            raise DpbenchError(f"--set {v!r}: expected section.field=value (e.g. generation.max_tokens=64)")
-        import tomllib
-
-        try:
-            out[key.strip()] = tomllib.loads(f"x = {text}")["x"]
-        except tomllib.TOMLDecodeError:
-            out[key.strip()] = text
-    return out
+    return parse_set_options(values) if values else {}

@@ -84,7 +84,7 @@ def train_settings(cfg: RunConfig):
         epochs=d.epochs, lr=d.lr, batch_size=d.batch_size, grad_accum=d.grad_accum,
         warmup_ratio=d.warmup_ratio, max_grad_norm=d.max_grad_norm, weight_decay=d.weight_decay,
         eval_every_steps=d.eval_every_steps, seed=cfg.recipe.generation.seed,
-        weights=LossWeights(d.recon_weight, d.kl_weight),
+        weights=LossWeights(d.recon_weight, d.kl_weight), dtype=d.dtype,
     )
 
 
@@ -194,7 +194,7 @@ def evaluate_val(cfg: RunConfig, s: DepSession, con, module, ablate: str | None 
     dr = cfg.recipe.dep
     items = s.items(con, select_example_ids(con, "val", dr.max_val_examples), True, ablate=ablate)
     return evaluate_loss(module, s.llm, items, s.pad_id, s.ph_ids, train_settings(cfg).weights, dr.batch_size,
-                         s.device)
+                         s.device, dtype=dr.dtype)
 
 
 def obtain_module(cfg: RunConfig, s: DepSession, con, run_path: Path) -> tuple[object, DepSummary]:
@@ -211,7 +211,7 @@ def obtain_module(cfg: RunConfig, s: DepSession, con, run_path: Path) -> tuple[o
     summary = DepSummary(world_size=world)
     if res is not None:
         summary = DepSummary(train_steps=res.steps, train_wall_s=round(res.wall_s, 1), best_val_ce=res.best_val_ce,
-                             world_size=world)
+                             world_size=world, dtype=res.dtype)
     return module, summary
 
 
@@ -282,7 +282,8 @@ def generate_all(cfg: RunConfig, s: DepSession, con, store: RunStore, todo: list
             items = s.items(con, todo[start: start + bs], False)
             t0 = time.time()
             try:
-                outs = generate_batch(module, s.llm, s.tok, items, s.ph_ids, settings, s.device)
+                outs = generate_batch(module, s.llm, s.tok, items, s.ph_ids, settings, s.device,
+                                      dtype=cfg.recipe.dep.dtype)
                 err = None
             except (RuntimeError, ValueError) as e:  # e.g. out of memory: recorded, a rerun retries them
                 outs, err = [None] * len(items), redact(f"{type(e).__name__}: {e}")

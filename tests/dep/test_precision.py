@@ -85,9 +85,9 @@ def test_resolve_dtype(monkeypatch):
     cpu = torch.device("cpu")
     assert precision.resolve_dtype("float32", cpu) == torch.float32
     assert precision.resolve_dtype("bfloat16", cpu) == torch.bfloat16
-    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr("dpbench.llm.precision.cpu_has_native_bf16", lambda: False)
     assert precision.resolve_dtype("auto", cpu) == torch.float32
-    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setattr("dpbench.llm.precision.cpu_has_native_bf16", lambda: True)
     assert precision.resolve_dtype("auto", cpu) == torch.bfloat16
     half = torch.nn.Linear(2, 2).to(torch.bfloat16)
     assert precision.resolve_dtype("float32", cpu, half) == torch.bfloat16  # weights decide
@@ -97,7 +97,7 @@ def test_resolve_dtype(monkeypatch):
 
 def test_auto_without_native_bf16_is_exactly_fp32(setup, tmp_path, monkeypatch):
     tok, ph, llm, train = setup
-    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr("dpbench.llm.precision.cpu_has_native_bf16", lambda: False)
     s = TrainSettings(epochs=1, lr=1e-2, batch_size=4, max_steps=3)
     runs = {}
     for dtype in ("auto", "float32"):

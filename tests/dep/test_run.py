@@ -8,6 +8,7 @@ import json
 import pytest
 
 from dpbench.errors import DpbenchError
+from dpbench.methods.dep.model import WEIGHTS_FILE
 from dpbench.recipes import load_recipe
 from dpbench.run.config import RunConfig
 from dpbench.run.store import read_example_ids, read_manifest
@@ -63,11 +64,11 @@ def test_train_then_generate_contract_and_resume(env):
     # a kill mid-generation: the last line is lost; rerunning fills it in, training is not repeated
     lines = (path / "predictions.jsonl").read_text().splitlines(keepends=True)
     (path / "predictions.jsonl").write_text("".join(lines[:-1]) + lines[-1][:10])
-    mtime = (ck / "dep_module.pt").stat().st_mtime
+    mtime = (ck / WEIGHTS_FILE).stat().st_mtime
     run_dep(_cfg(env, run_id="r1"))
     again = _preds(path)
     assert [p["prediction"] for p in again] == [p["prediction"] for p in preds]
-    assert (ck / "dep_module.pt").stat().st_mtime == mtime
+    assert (ck / WEIGHTS_FILE).stat().st_mtime == mtime
 
     # --checkpoint: generation only, same greedy outputs, val loss recorded
     path2 = run_dep(_cfg(env, run_id="r2", checkpoint=path / "checkpoints"))

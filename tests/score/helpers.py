@@ -29,6 +29,8 @@ def make_benchmark(root: Path, references: dict[str, str], split: str = "test", 
     con.execute("CREATE TABLE items (item_id VARCHAR, title VARCHAR, description VARCHAR, category VARCHAR)")
     con.execute("CREATE TABLE history (example_id VARCHAR, position INT, review_id VARCHAR, item_id VARCHAR, "
                 "ts BIGINT)")
+    con.execute("CREATE TABLE peers (example_id VARCHAR, item_id VARCHAR, peer_user_id VARCHAR, "
+                "peer_review_id VARCHAR, peer_ts BIGINT)")
     con.execute("CREATE TABLE build_info (key VARCHAR, value VARCHAR)")
     con.execute("INSERT INTO build_info VALUES ('fingerprint', ?)", [fingerprint])
     con.close()

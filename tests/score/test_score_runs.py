@@ -117,9 +117,20 @@ def test_broken_runs_reported_others_still_scored(tmp_path, bench):
     (out / "nomanifest" / "predictions.jsonl").write_text("")
     other = make_benchmark(tmp_path / "data" / "other", REFS, fingerprint="fp-other")
     make_run(out / "otherbench", other, GOOD, fingerprint="fp-other-old")
+    notduck = tmp_path / "data" / "notduck"
+    notduck.mkdir(parents=True)
+    (notduck / "benchmark.duckdb").write_text("this is not a database")
+    make_run(out / "badfile", notduck, GOOD)
+    import duckdb
+
+    (tmp_path / "data" / "tables").mkdir()
+    duckdb.connect(str(tmp_path / "data" / "tables" / "benchmark.duckdb")).execute("CREATE TABLE x (a INT)").close()
+    make_run(out / "notables", tmp_path / "data" / "tables", GOOD)
     board = score_runs([out], FAST)
     assert [r.run_id for g in board.groups for r in g.rows] == ["good"]
     text = "\n".join(board.problems)
+    assert f"{notduck / 'benchmark.duckdb'} is not a readable DuckDB database" in text
+    assert "tables/benchmark.duckdb is a DuckDB database but holds no dpbench benchmark tables" in text
     assert f"{out / 'empty'}: empty directory" in text
     assert f"{out / 'nomanifest'}: no manifest.json" in text
     assert "fp-other-old" in text and "fp-other'" in text and "--data" in text

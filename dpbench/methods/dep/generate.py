@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from dpbench.llm.base import Sampling
+from dpbench.llm.decoding import FrequencyPresencePenalty, cut_at_stop
 from dpbench.methods.dep.batches import DepItem, collate_generate
 from dpbench.methods.dep.model import embed_with_soft_prompts
 from dpbench.methods.dep.precision import autocast, llm_dtype, resolve_dtype
@@ -23,6 +24,24 @@ class GenOutput:
     text: str
     prompt_tokens: int
     completion_tokens: int
+
+
+def decoding_kwargs(settings: Sampling, tokenizer) -> dict:
+    """The decoding controls as transformers' own generate arguments (llm/decoding.py); with
+    inputs_embeds the processors see the generated tokens only."""
+    out: dict = {}
+    if settings.repetition_penalty != 1.0:
+        out["repetition_penalty"] = settings.repetition_penalty
+    if settings.no_repeat_ngram_size:
+        out["no_repeat_ngram_size"] = settings.no_repeat_ngram_size
+    if settings.frequency_penalty or settings.presence_penalty:
+        from transformers import LogitsProcessorList
+
+        out["logits_processor"] = LogitsProcessorList([FrequencyPresencePenalty(
+            settings.frequency_penalty, settings.presence_penalty, prompt_len=0)])
+    if settings.stop:
+        out.update(stop_strings=list(settings.stop), tokenizer=tokenizer)
+    return out
 
 
 @torch.no_grad()
@@ -45,6 +64,7 @@ def generate_batch(module, llm, tokenizer, items: list[DepItem], placeholder_ids
         kwargs.update(do_sample=True, temperature=settings.temperature, top_p=settings.top_p)
     else:
         kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+    kwargs.update(decoding_kwargs(settings, tokenizer))
     compute = resolve_dtype(dtype, embeds.device, llm)
     with autocast(embeds.device, compute if llm_dtype(llm) == torch.float32 else torch.float32):
         out = llm.generate(inputs_embeds=embeds, attention_mask=batch["attention_mask"], **kwargs)
@@ -57,6 +77,9 @@ def generate_batch(module, llm, tokenizer, items: list[DepItem], placeholder_ids
             if t == tokenizer.eos_token_id or t == pad_id:
                 n = j
                 break
-        text = tokenizer.decode(toks[:n], skip_special_tokens=True).strip()
+        text = tokenizer.decode(toks[:n], skip_special_tokens=True)
+        if settings.stop:
+            text = cut_at_stop(text, settings.stop)[0]
+        text = text.strip()
         results.append(GenOutput(it.prompt.example_id, text, len(it.prompt.prompt_ids), n))
     return results

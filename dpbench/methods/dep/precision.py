@@ -12,29 +12,9 @@ from __future__ import annotations
 
 import torch
 
+from dpbench.llm.precision import bf16_supported, cpu_has_native_bf16  # noqa: F401  (shared with the local backend)
+
 DTYPES = ("auto", "float32", "bfloat16")
-
-
-def cpu_has_native_bf16() -> bool:
-    """AVX512_BF16 or AMX tiles, as torch's own CPU probe reports them."""
-    for probe in ("_is_avx512_bf16_supported", "_is_amx_tile_supported"):
-        fn = getattr(torch.cpu, probe, None)
-        try:
-            if fn is not None and fn():
-                return True
-        except RuntimeError:  # a probe unavailable in this build: not evidence either way
-            continue
-    return False
-
-
-def bf16_supported(device) -> bool:
-    """Whether bf16 is native (fast) on this device."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        return cpu_has_native_bf16()
-    return False
 
 
 def llm_dtype(llm) -> torch.dtype:
