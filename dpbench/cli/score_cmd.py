@@ -35,6 +35,7 @@ def score(
     seed: int = typer.Option(None, "--seed", help="Seed of the resampling (default 0)."),
     recipe: str = typer.Option(None, "--recipe", help="Take defaults from this recipe's score section."),
     workers: int = typer.Option(None, "--workers", help="Processes for ROUGE/METEOR/BLEU (default: one per core)."),
+    sets: list[str] = typer.Option(None, "--set", help="Override a recipe field: score.field=value (repeatable)."),
     reference: list[str] = typer.Option(None, "--reference", help="Published numbers to show beside ours, per "
                                         "category: dep-2025, dpl-2025 (repeatable; never used in tests)."),
 ) -> None:
@@ -64,10 +65,10 @@ def score(
         if chosen is not None and "judge" not in chosen:
             chosen = (*chosen, "judge")
     recipe_score = None
-    if recipe:
-        from dpbench.recipes import load_recipe
+    if recipe or sets:
+        from dpbench.recipes import load_recipe, parse_set_options
 
-        recipe_score = load_recipe(recipe).score
+        recipe_score = load_recipe(recipe or "sample", overrides=parse_set_options(sets) or None).score
     cfg = ScoreConfig.from_recipe(
         recipe_score, metrics=chosen, stemmer=stemmer, bertscore_model=bertscore_model,
         bertscore_layer=bertscore_layer, device=device, meteor_without_wordnet=meteor_without_wordnet or None,

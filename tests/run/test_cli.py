@@ -62,3 +62,16 @@ def test_exit_code_and_summary_when_examples_fail(make_cfg, quiet, response_cach
     assert "1 of 12 examples failed" in out.getvalue() and "RetriesExhausted: HTTP 500 x7" in out.getvalue()
     run_method(make_cfg(), quiet, backend=FakeBackend(), cache=response_cache)
     exit_on_errors(run_dir, Console(file=io.StringIO()))  # complete: no exit
+
+
+def test_set_overrides_any_recipe_field_typed_and_recorded():
+    base = build_run_config(**DEFAULTS)
+    cfg = build_run_config(**DEFAULTS, sets=["generation.max_tokens=7", "rag.retriever=recency"])
+    assert cfg.recipe.generation.max_tokens == 7 and cfg.recipe.rag.retriever == "recency"
+    assert cfg.recipe.hash() != base.recipe.hash()  # recorded: another run, never an appended one
+    with pytest.raises(DpbenchError, match="max_tokens"):
+        build_run_config(**DEFAULTS, sets=["generation.max_tokens=zero"])
+    with pytest.raises(DpbenchError, match="has no field 'max_tokenz'"):
+        build_run_config(**DEFAULTS, sets=["generation.max_tokenz=7"])
+    cfg = build_run_config(**DEFAULTS, decoding={"repetition_penalty": 1.3, "stop": ["\n\n"]})
+    assert cfg.recipe.generation.repetition_penalty == 1.3 and cfg.recipe.generation.stop == ["\n\n"]
