@@ -89,3 +89,38 @@ def validate(data: Path = typer.Argument(..., help="Benchmark folder (data/NAME)
     print_validation(result, Console())
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command("export")
+def export(
+    data: Path = typer.Argument(..., help="Benchmark folder (data/NAME, holding benchmark.duckdb)."),
+    fmt: list[str] = typer.Option(["hf"], "--format", help="hf (a datasets DatasetDict), parquet, dpl (repeatable)."),
+    out: Path = typer.Option(None, "--out", help="Where the exports go (default: the benchmark folder)."),
+    push_to_hub: str = typer.Option(None, "--push-to-hub", help="ORG/NAME: upload the hf export and its card "
+                                    "(online; needs a hub token, e.g. `huggingface-cli login`)."),
+    private: bool = typer.Option(False, "--private", help="With --push-to-hub: a private dataset repository."),
+) -> None:
+    """Export a built benchmark (with a dataset card, README.md, in each export) and share it on the hub."""
+    from dpbench.data.card import push_to_hub as push
+    from dpbench.data.card import write_card
+    from dpbench.data.examples import benchmark_path
+    from dpbench.data.export import export_benchmark
+
+    formats = split_list(fmt)
+    bad = [f for f in formats if f not in EXPORT_FORMATS]
+    if bad:
+        raise DpbenchError(f"--format {bad[0]!r}: choose from {', '.join(EXPORT_FORMATS)}")
+    if push_to_hub and "hf" not in formats:
+        raise DpbenchError("--push-to-hub uploads the hf export: add --format hf")
+    if push_to_hub:
+        import os
+
+        if os.environ.get("HF_HUB_OFFLINE") == "1":  # say so before any work
+            raise DpbenchError(f"--push-to-hub {push_to_hub}: the hub is switched off here (HF_HUB_OFFLINE=1)")
+    db = benchmark_path(data)
+    folders = export_benchmark(db, out or db.parent, formats)
+    for name, folder in folders.items():
+        card = write_card(db, folder, db.parent.name)
+        typer.echo(f"{name}: {folder} (card: {card})")
+    if push_to_hub:
+        typer.echo(f"pushed: {push(folders['hf'], push_to_hub, private)}")
