@@ -105,6 +105,9 @@ class GenerationRecipe(_Section):
     stop: list[str] = Field(default_factory=list, max_length=4)
     # Prompts are cut to this many characters per review/description so they fit small contexts;
     # the truncation is recorded in each trace. None = no truncation (paper).
+    # "published": DPL's field layout ("[Item Title]: ... [Review]:"); "chat": the same facts as plain
+    # instructions with the task last, which small models answer instead of continuing (docs/health.md).
+    prompt_style: Literal["published", "chat"] = "published"
     max_review_chars: int | None = Field(600, ge=50)
     max_description_chars: int | None = Field(400, ge=50)
     request_timeout_s: float = Field(300.0, gt=0, description="per attempt")
@@ -146,6 +149,9 @@ class DepRecipe(_Section):
     peer_temperature: float = Field(1.0, gt=0)
     max_peers_per_item: int | None = Field(64, ge=1, description="most recent leak-free peers embedded per item")
     gen_batch_size: int = Field(8, ge=1, description="examples per batched generate() call")
+    # The evidence that DEP uses the user: "trained-zero" trains the same module a second time with the
+    # user vectors zeroed (the honest control), "eval-zero" zeroes them for the trained module at val.
+    control: Literal["none", "trained-zero", "eval-zero"] = "none"
     dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="the frozen LLM's training precision: auto = bf16 autocast where the CPU/GPU has native bf16")
 

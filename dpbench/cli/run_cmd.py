@@ -37,6 +37,8 @@ def run(
     epochs: float = typer.Option(None, "--epochs", help="DEP: training epochs (default: recipe)."),
     ablate: str = typer.Option("none", "--ablate", help="DEP: none | diff | his | both"),
     device: str = typer.Option(None, "--device", help="cpu | cuda (local backend, embedder, DEP)."),
+    dtype: str = typer.Option(None, "--dtype", help="Weights for the local backend and DEP: float32 | bfloat16 | "
+                              "auto (bf16 where the device has native bf16). Default: fp32 on CPU, bf16 on CUDA."),
     repetition_penalty: float = typer.Option(None, "--repetition-penalty", help="Decoding: penalize seen tokens "
                                              "(transformers, llama.cpp, vLLM; 1 = off). Default: recipe."),
     frequency_penalty: float = typer.Option(None, "--frequency-penalty", help="Decoding: OpenAI-style, per count."),
@@ -54,7 +56,7 @@ def run(
         method=method, data=data, split=split, limit=limit, backend=backend, model=model, base_url=base_url,
         api_key_env=api_key_env, concurrency=concurrency, recipe=recipe, out=out, run_id=run_id, shard=shard,
         no_cache=no_cache, wait=wait, embedder=embedder, checkpoint=checkpoint, epochs=epochs, ablate=ablate,
-        device=device, sets=sets,
+        device=device, sets=sets, dtype=dtype,
         decoding={"repetition_penalty": repetition_penalty, "frequency_penalty": frequency_penalty,
                   "presence_penalty": presence_penalty, "no_repeat_ngram_size": no_repeat_ngram_size, "stop": stop},
     )

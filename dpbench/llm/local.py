@@ -2,7 +2,9 @@
 
 Concurrent `generate` calls (from many examples in flight) are queued; one worker task collects up
 to `max_batch` of them (waiting at most `batch_window_s` for more) and decodes them together, left
-padded, in a worker thread (asyncio.to_thread), so the event loop keeps serving the run meanwhile.
+padded, on one long-lived worker thread, so the event loop keeps serving the run meanwhile. That thread
+sets torch's thread count itself (init_torch_threads): OpenMP keeps that setting per thread, and a pool
+thread left at the default decoded ~20% slower on 2 cores (benchmarks/llm_client.py --engines).
 
 The decoding loop is our own (KV cache, one forward per step) rather than `model.generate`, because
 HF generate takes one sampling config and one random generator for a whole batch. Here every request
@@ -66,6 +68,16 @@ class LocalBackend:
         self._worker: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.batch_sizes: list[int] = []  # observed micro-batch sizes (for tests and benchmarks)
+        self._executor = None
+
+    def worker(self):
+        """The one thread that loads the model and decodes (created on first use)."""
+        if self._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dpbench-local",
+                                                initializer=init_torch_threads)
+        return self._executor
 
     def identity(self) -> dict[str, Any]:
         ident = {"backend": "local", "model": self.model_name}
@@ -90,7 +102,7 @@ class LocalBackend:
             return model, tok
 
     async def check(self) -> None:
-        await asyncio.to_thread(self.ensure_loaded)
+        await asyncio.get_running_loop().run_in_executor(self.worker(), self.ensure_loaded)
 
     async def generate(self, request: ChatRequest) -> ChatResponse:
         queue = self._ensure_worker()
@@ -130,7 +142,8 @@ class LocalBackend:
                 continue
             self.batch_sizes.append(len(batch))
             try:
-                results = await asyncio.to_thread(self.generate_batch, [p.request for p in batch])
+                results = await asyncio.get_running_loop().run_in_executor(
+                    self.worker(), self.generate_batch, [p.request for p in batch])
             except Exception as e:  # handed to every caller of this batch
                 results = [e] * len(batch)
             for pending, result in zip(batch, results):
@@ -183,6 +196,15 @@ class LocalBackend:
             if not pending.future.done():
                 pending.future.set_exception(RuntimeError("the local backend was closed"))
         self._worker = None
+
+
+def init_torch_threads() -> None:
+    """OpenMP's team size is a per-thread setting: a new thread starts from the library default, not the
+    main thread's torch.set_num_threads. Setting it again here made decoding on the worker as fast as on
+    the main thread (~20% faster than without, 2 cores)."""
+    import torch
+
+    torch.set_num_threads(torch.get_num_threads())
 
 
 def resolve_local_dtype(dtype: str | None, device: str | None) -> str | None:

@@ -45,7 +45,7 @@ class MethodContext:
 
     def truncation(self) -> Truncation:
         g = self.recipe.generation
-        return Truncation(g.max_review_chars, g.max_description_chars)
+        return Truncation(g.max_review_chars, g.max_description_chars, g.prompt_style)
 
     async def embed(self, texts: list[str]) -> np.ndarray:
         if self.embedder is None:

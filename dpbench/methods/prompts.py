@@ -57,9 +57,11 @@ DPL_SUMMARY_TASK = (
 DIFFERENCE_BLOCK = "[Differences on \"{item_title}\"]\n{difference}"
 
 def prompts_hash() -> str:
-    """Hash of this module's text (templates and the code that lays them out): any prompt change
-    changes the default run id and shows in the manifest."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    """Hash of the prompt modules' text (both styles' templates and the code that lays them out): any
+    prompt change changes the default run id and shows in the manifest."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(Path(__file__).with_name("prompts_chat.py").read_bytes())
+    return h.hexdigest()[:16]
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Truncation:
 
     max_review_chars: int | None
     max_description_chars: int | None
+    style: str = "published"  # recipe generation.prompt_style: "published" (this module) | "chat" (prompts_chat)
     reviews_cut: int = 0
     descriptions_cut: int = 0
 
@@ -83,6 +86,7 @@ class Truncation:
 
     def to_trace(self) -> dict:
         return {"max_review_chars": self.max_review_chars, "max_description_chars": self.max_description_chars,
+                "prompt_style": self.style,
                 "reviews_truncated": self.reviews_cut, "descriptions_truncated": self.descriptions_cut}
 
 
@@ -128,6 +132,10 @@ def chat(user: str) -> list[Message]:
 def build_generation(example: Example, cut: Truncation, past: list[HistoryEntry] | None = None,
                      profile: str | None = None) -> list[Message]:
     """The final call of every method: target item + (past reviews) + (profile summary)."""
+    if cut.style == "chat":
+        from dpbench.methods import prompts_chat
+
+        return prompts_chat.build_generation(example, cut, past=past, profile=profile)
     context = CONTEXT_PROFILE if profile is not None else CONTEXT_HISTORY if past else CONTEXT_NONE
     parts = [GENERATE_TASK.format(context=context)]
     if past:
@@ -139,10 +147,18 @@ def build_generation(example: Example, cut: Truncation, past: list[HistoryEntry]
 
 
 def build_pag_summary(past: list[HistoryEntry], cut: Truncation) -> list[Message]:
+    if cut.style == "chat":
+        from dpbench.methods import prompts_chat
+
+        return prompts_chat.build_pag_summary(past, cut)
     return chat(PAG_SUMMARY_TASK + "\n\n## Past reviews\n" + format_past_reviews(past, cut))
 
 
 def build_dpl_difference(item: Item, own: Review, others: list[Review], cut: Truncation) -> list[Message]:
+    if cut.style == "chat":
+        from dpbench.methods import prompts_chat
+
+        return prompts_chat.build_dpl_difference(item, own, others, cut)
     others_text = "\n\n".join(
         OTHER_REVIEW.format(n=n, rating=format_rating(r.rating), review_title=r.title,
                             review_text=cut.review(r.text))
@@ -160,6 +176,10 @@ def build_dpl_difference(item: Item, own: Review, others: list[Review], cut: Tru
 def build_dpl_summary(past: list[HistoryEntry], differences: list[tuple[str, str]],
                       cut: Truncation) -> list[Message]:
     """differences: (item title, difference text) per chosen item."""
+    if cut.style == "chat":
+        from dpbench.methods import prompts_chat
+
+        return prompts_chat.build_dpl_summary(past, differences, cut)
     diffs = "\n\n".join(DIFFERENCE_BLOCK.format(item_title=t, difference=d.strip()) for t, d in differences)
     body = (f"{DPL_SUMMARY_TASK}\n\n## Past reviews\n{format_past_reviews(past, cut)}"
             f"\n\n## Differences from other users\n{diffs}")

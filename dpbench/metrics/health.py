@@ -41,6 +41,9 @@ TEMPLATE_MARKERS = (
     "[output review", "[other user", "[differences on", "## past reviews", "## target", "## user profile",
     "## item", "## this user's review", "## other users' reviews", "## differences from other users",
     "past products this user reviewed", "write this user's review text", "<dep_his_", "<dep_diff_",
+    # the chat style (methods/prompts_chat.py MARKERS)
+    "reviews this customer wrote before", "write the customer's review", "now the customer rates",
+    "how this customer differs from the others", "describe this customer as a reviewer",
 )
 META_PATTERNS = re.compile(
     # a preamble about the output, at the start

@@ -40,6 +40,9 @@ class RunConfig:
     checkpoint: Path | None = None
     ablate: Literal["none", "diff", "his", "both"] = "none"
     device: str | None = None
+    # local backend and DEP: the weights' dtype (None = fp32 on CPU, bf16 on CUDA; "auto" = bf16 where
+    # the device has native bf16). It changes outputs, so it is part of the run's identity.
+    dtype: Literal["auto", "float32", "bfloat16"] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -47,6 +50,14 @@ class RunConfig:
             object.__setattr__(self, "concurrency", self.recipe.generation.concurrency)
         object.__setattr__(self, "data", Path(self.data))
         object.__setattr__(self, "out", Path(self.out))
+
+    def weights_dtype(self) -> str | None:
+        """The dtype actually loaded: "auto" resolved on this device, None left to the loader's default."""
+        if self.dtype != "auto":
+            return self.dtype
+        from dpbench.llm.precision import bf16_supported
+
+        return "bfloat16" if bf16_supported(self.device or "cpu") else "float32"
 
     @property
     def embedder(self) -> str:
@@ -63,7 +74,7 @@ class RunConfig:
                    shard: str | None = None, no_cache: bool = False, wait: bool = False,
                    embedder: str | None = None, checkpoint: Path | None = None, epochs: float | None = None,
                    ablate: str = "none", device: str | None = None, sets: list[str] | None = None,
-                   decoding: dict[str, Any] | None = None) -> RunConfig:
+                   decoding: dict[str, Any] | None = None, dtype: str | None = None) -> RunConfig:
         """The CLI's flags (None = not given), validated against the registries, into one RunConfig."""
         from dpbench.llm import BACKENDS
         from dpbench.methods import METHODS
@@ -85,6 +96,8 @@ class RunConfig:
             raise DpbenchError("--base-url needs --backend openai")
         if run_id is not None:
             check_run_id(run_id)
+        if dtype not in (None, "auto", "float32", "bfloat16"):
+            raise DpbenchError(f"--dtype {dtype!r}: choose auto, float32 or bfloat16")
         overrides: dict[str, Any] = {}
         if epochs is not None:
             overrides["dep.epochs"] = epochs
@@ -97,7 +110,7 @@ class RunConfig:
         return cls(method=method, data=Path(data), recipe=load_recipe(recipe, overrides=overrides or None),
                    split=split, limit=limit, backend=backend, model=model, base_urls=tuple(base_url or ()),
                    api_key_env=api_key_env, concurrency=concurrency, out=Path(out), run_id=run_id, shard=shard,
-                   no_cache=no_cache, wait=wait, checkpoint=checkpoint, ablate=ablate, device=device)
+                   no_cache=no_cache, wait=wait, checkpoint=checkpoint, ablate=ablate, device=device, dtype=dtype)
 
 
 def parse_sets(values: list[str] | None) -> dict[str, Any]:

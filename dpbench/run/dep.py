@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from dpbench.errors import DpbenchError
@@ -51,9 +52,11 @@ def plan_dep_run(cfg: RunConfig) -> RunPlan:
     from dpbench.models import describe_model_file
 
     method_args = {"ablate": cfg.ablate, "checkpoint": str(cfg.checkpoint) if cfg.checkpoint else None}
+    if cfg.dtype is not None:
+        method_args["dtype"] = cfg.weights_dtype()
     return plan_run(cfg, backend="transformers", prompt_hash=dep_prompt_hash(), method_args=method_args,
-                    method_settings={"dep": cfg.recipe.dep.model_dump()},
-                    backend_args={"device": cfg.device}, model_file=describe_model_file(cfg.model, "transformers"))
+                    method_settings={"dep": cfg.recipe.dep.model_dump()}, backend_args={"device": cfg.device},
+                    model_file=describe_model_file(cfg.model, "transformers", cfg.weights_dtype()))
 
 
 def build_items(con, ids: list[str], tokenizer, embedder, cfg: RunConfig, with_targets: bool, progress=False,
@@ -120,7 +123,7 @@ class DepSession:
         self.cfg, self.console = cfg, console
         self.device = resolve_device(cfg)
         torch.manual_seed(cfg.recipe.generation.seed)
-        self.llm, self.tok = load_causal_lm(cfg.model, device=str(self.device))
+        self.llm, self.tok = load_causal_lm(cfg.model, device=str(self.device), dtype=cfg.weights_dtype())
         freeze(self.llm)
         self.ph_ids = add_placeholder_tokens(self.tok, cfg.recipe.dep.n_slots)
         self.embedder = Embedder(cfg.embedder, device=cfg.device)
@@ -159,7 +162,11 @@ def train_module(cfg: RunConfig, s: DepSession, con, ckpt_dir: Path, log_dir: Pa
     dr = cfg.recipe.dep
     if (ckpt_dir / DONE_FILE).exists():
         say(s.console, f"{label}: training already finished; loading {ckpt_dir / 'best'}")
-        return load_module(ckpt_dir / "best", str(s.device))[0], None
+        import json
+
+        done = json.loads((ckpt_dir / DONE_FILE).read_text())
+        return load_module(ckpt_dir / "best", str(s.device))[0], FinishedTraining(
+            done.get("steps", 0), done.get("best_val_ce"), 0.0, done.get("dtype"))
     train_ids = select_example_ids(con, "train", dr.max_train_examples)
     val_ids = select_example_ids(con, "val", dr.max_val_examples)
     say(s.console, f"{label}: preparing {len(train_ids)} train and {len(val_ids)} val examples")
@@ -186,6 +193,16 @@ def train_module(cfg: RunConfig, s: DepSession, con, ckpt_dir: Path, log_dir: Pa
     return load_module(res.best_dir, str(s.device))[0], res
 
 
+@dataclass
+class FinishedTraining:
+    """What an earlier (resumed or finished) training recorded in its DONE file."""
+
+    steps: int
+    best_val_ce: float | None
+    wall_s: float
+    dtype: str | None
+
+
 def evaluate_val(cfg: RunConfig, s: DepSession, con, module, ablate: str | None = None) -> dict:
     """Val losses of a module under an ablation (the eval-zero control, and loaded checkpoints)."""
     from dpbench.data.examples import select_example_ids
@@ -198,8 +215,9 @@ def evaluate_val(cfg: RunConfig, s: DepSession, con, module, ablate: str | None 
 
 
 def obtain_module(cfg: RunConfig, s: DepSession, con, run_path: Path) -> tuple[object, DepSummary]:
-    """The module to generate with (loaded from --checkpoint, or trained into the run dir) and what
-    its training measured."""
+    """The module to generate with (loaded from --checkpoint, or trained into the run dir), what its
+    training measured, and the recipe's control: the same module trained with the user vectors zeroed
+    (`trained-zero`, the honest control), or the trained module evaluated with them zeroed (`eval-zero`)."""
     from dpbench.methods.dep.train import dist_info
 
     _, world = dist_info()
@@ -208,10 +226,19 @@ def obtain_module(cfg: RunConfig, s: DepSession, con, run_path: Path) -> tuple[o
         val = evaluate_val(cfg, s, con, module)
         return module, DepSummary(checkpoint=str(cfg.checkpoint), val=val, best_val_ce=val.get("ce"))
     module, res = train_module(cfg, s, con, run_path / "checkpoints", run_path, cfg.ablate, "DEP")
-    summary = DepSummary(world_size=world)
-    if res is not None:
-        summary = DepSummary(train_steps=res.steps, train_wall_s=round(res.wall_s, 1), best_val_ce=res.best_val_ce,
-                             world_size=world, dtype=res.dtype)
+    summary = DepSummary(train_steps=res.steps, train_wall_s=round(res.wall_s, 1), best_val_ce=res.best_val_ce,
+                         world_size=world, dtype=res.dtype)
+    control = cfg.recipe.dep.control
+    if control == "trained-zero" and cfg.ablate != "both":
+        _, ctl = train_module(cfg, s, con, run_path / "control" / "checkpoints", run_path / "control", "both",
+                              "DEP control (user vectors zeroed)")
+        summary.control, summary.control_val_ce, summary.control_train_steps = control, ctl.best_val_ce, ctl.steps
+    elif control == "eval-zero":
+        summary.control, summary.control_val_ce = control, evaluate_val(cfg, s, con, module, ablate="both")["ce"]
+    if summary.control_val_ce is not None and summary.best_val_ce is not None:
+        gain = summary.control_val_ce - summary.best_val_ce
+        say(s.console, f"DEP val CE {summary.best_val_ce:.4f} vs {summary.control_val_ce:.4f} for the control "
+                       f"({control}): the user vectors {'lower' if gain > 0 else 'do not lower'} it by {gain:+.4f} nats")
     return module, summary
 
 

@@ -35,9 +35,11 @@ HEARTBEAT_S = 2.0
 
 
 def plan_prompt_run(cfg: RunConfig, method) -> RunPlan:
-    embedder = {"embedder": cfg.embedder} if method.uses_embedder(cfg.recipe) else {}
+    args = {"embedder": cfg.embedder} if method.uses_embedder(cfg.recipe) else {}
+    if cfg.backend == "local" and cfg.dtype is not None:
+        args["dtype"] = cfg.weights_dtype()
     return plan_run(
-        cfg, backend=cfg.backend, prompt_hash=prompts_hash(), method_args=embedder,
+        cfg, backend=cfg.backend, prompt_hash=prompts_hash(), method_args=args,
         method_settings=method.describe(cfg.recipe),
         backend_args={"base_urls": list(cfg.base_urls), "api_key_env": cfg.api_key_env,
                       "concurrency": cfg.concurrency, "timeout_s": cfg.recipe.generation.request_timeout_s,
@@ -50,7 +52,7 @@ def plan_prompt_run(cfg: RunConfig, method) -> RunPlan:
 def model_file_of(cfg: RunConfig) -> dict:
     from dpbench.models import describe_model_file
 
-    return describe_model_file(cfg.model, cfg.backend)
+    return describe_model_file(cfg.model, cfg.backend, cfg.weights_dtype() if cfg.backend == "local" else None)
 
 
 def build_backend(cfg: RunConfig) -> Backend:
@@ -60,7 +62,7 @@ def build_backend(cfg: RunConfig) -> Backend:
     return make_backend(cfg.backend, BackendSettings(
         model=cfg.model, base_urls=tuple(cfg.base_urls), api_key_env=cfg.api_key_env, concurrency=cfg.concurrency,
         timeout_s=g.request_timeout_s, call_timeout_s=g.call_timeout_s, max_retries=g.max_retries,
-        device=cfg.device))
+        device=cfg.device, dtype=cfg.weights_dtype()))
 
 
 def build_embedder(cfg: RunConfig) -> TextEncoder:

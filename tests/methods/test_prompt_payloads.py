@@ -64,7 +64,8 @@ def test_rag_truncates_and_records_it(test_examples):
     content = backend.messages_of(0)[1]["content"]
     assert "[Review]: Love it! Great toaster, works perfectly and...\n" in content  # cut at a word, marked
     assert res.trace["truncation"] == {"max_review_chars": 50, "max_description_chars": 300,
-                                       "reviews_truncated": 1, "descriptions_truncated": 0}
+                                       "reviews_truncated": 1, "descriptions_truncated": 0,
+                                       "prompt_style": "published"}
 
 
 def test_pag_payload(test_examples):
@@ -112,3 +113,30 @@ def test_dpl_payloads_and_call_count(test_examples):
     assert "## User profile\nSUMMARY\n\n" + TARGET_U0 in gen
     assert res.prediction == "final" and res.trace["summary"] == "SUMMARY"
     assert [i["difference"] for i in items] == ["DIFF for Model 2 Toaster", "DIFF for Model 3 Mixer"]
+
+
+CHAT_TARGET_U0 = ("Now the customer rates \"Model 6 Steamer\" (A bamboo food steamer with two tiers for dumplings and "
+                  "vegetables.) 2/5 and titles the review \"steamer take 0\".")
+
+
+def test_chat_style_nonpersonal_payload(test_examples):
+    from dpbench.methods import prompts_chat
+
+    recipe = load_recipe("sample", {"generation.prompt_style": "chat"})
+    res, backend = predict("nonpersonal", test_examples["u0"], recipe)
+    assert backend.messages_of(0) == [
+        {"role": "system", "content": prompts_chat.SYSTEM},
+        {"role": "user", "content": CHAT_TARGET_U0 + "\n\nWrite the customer's review text: a few sentences of "
+                                    "plain text, nothing else."},
+    ]
+    assert res.trace["truncation"]["prompt_style"] == "chat"
+
+
+def test_chat_style_rag_carries_the_same_past_review(test_examples):
+    recipe = load_recipe("sample", {"rag.k": 1, "generation.prompt_style": "chat"})
+    _, backend = predict("rag", test_examples["u0"], recipe)
+    content = backend.messages_of(0)[1]["content"]
+    assert content.startswith("Reviews this customer wrote before:\n1. Model 2 Toaster (A two slice toaster with wide "
+                              "slots for bagels and a defrost setting.): rated 3/5, titled \"toaster take 0\": Love it!")
+    assert content.endswith("in the same voice as their earlier reviews: a few sentences of plain text, nothing else.")
+    assert "[Item Title]" not in content
