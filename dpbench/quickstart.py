@@ -26,7 +26,7 @@ from dpbench.methods import METHODS
 class QuickstartConfig:
     data: Path = Path("data/sample")
     out: Path = Path("outputs/quickstart")
-    limit: int = 60  # test examples per method: ROUGE-L's 95% CI half-width <= 0.03 (docs/health.md)
+    limit: int = 40  # test examples per method: ROUGE-L's 95% CI half-width <= 0.03 (docs/health.md)
     recipe: str = "quickstart"
     model: str = "smollm2-135m"
     methods: tuple[str, ...] = tuple(METHODS.names())

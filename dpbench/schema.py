@@ -37,9 +37,15 @@ class Usage(_Record):
     cached: int = 0
     retries: int = 0
     failed_calls: int = 0  # calls that gave up (retries exhausted or refused): their requests still count
+    # answered requests per pool member (URL without credentials): how a pool shared the load
+    by_server: dict[str, int] = Field(default_factory=dict)
 
     def add(self, other: Usage) -> Usage:
-        return Usage(**{k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields})
+        counts = {k: getattr(self, k) + getattr(other, k) for k in Usage.model_fields if k != "by_server"}
+        servers = dict(self.by_server)
+        for url, n in other.by_server.items():
+            servers[url] = servers.get(url, 0) + n
+        return Usage(**counts, by_server=servers)
 
 
 class Holder(_Record):

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_REAL = ROOT.parent / "shared" / "data" / "real"
+# Real Amazon review files (2014 Musical Instruments, 2018 Gift Cards) for integration tests.
+SHARED_REAL = Path(os.environ.get("DPBENCH_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))
 
 # Offline always: nothing in the test suite may reach a hub.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -28,7 +29,7 @@ def response_cache(tmp_path):
 
 
 def real_data_dir() -> Path:
-    """../shared/data/real; tests that need it skip only when ../shared is absent (a user's clone)."""
+    """$DPBENCH_REAL_DATA (default ../shared/data/real); tests that need it skip when it is absent."""
     if not SHARED_REAL.exists():
-        pytest.skip("../shared/data/real is absent (only in a clone without the shared folder)")
+        pytest.skip(f"{SHARED_REAL} is absent: set DPBENCH_REAL_DATA to a folder of real review files")
     return SHARED_REAL

@@ -24,8 +24,9 @@ def attempts_of(exc: BaseException) -> int:
 def usage_of_response(resp: ChatResponse) -> Usage:
     if resp.cached:  # no request was made: no tokens processed
         return Usage(cached=1)
+    server = resp.extra.get("server")
     return Usage(prompt_tokens=resp.prompt_tokens, completion_tokens=resp.completion_tokens,
-                 requests=resp.attempts, retries=max(0, resp.attempts - 1))
+                 requests=resp.attempts, retries=max(0, resp.attempts - 1), by_server={server: 1} if server else {})
 
 
 def usage_of_failure(exc: BaseException) -> Usage:

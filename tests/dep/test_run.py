@@ -116,3 +116,32 @@ def test_failed_examples_are_retried_and_another_benchmark_is_refused(env, tmp_p
     with pytest.raises(DpbenchError, match="benchmark_fingerprint='tiny-test-4' \\(this command: 'rebuilt'\\)"):
         run_dep(_cfg(env, run_id="retry", limit=3, data=rebuilt))
     assert len(_preds(path)) == 3
+
+
+def test_controls_are_trained_or_evaluated_and_recorded(env):
+    """`dep.control = "trained-zero"` trains the same module again with the user vectors zeroed into
+    run/control/ and records its val CE beside the trained one's; a rerun loads both, trains neither."""
+    from dpbench.run.dep import run_dep
+
+    root, data, model = env
+    recipe = load_recipe("sample", overrides={**OVERRIDES, "dep.control": "trained-zero"})
+    cfg = RunConfig(method="dep", data=data, recipe=recipe, model=str(model), out=root / "out", device="cpu",
+                    run_id="ctl", limit=2)
+    path = run_dep(cfg)
+    dep = read_manifest(path).dep
+    assert dep.control == "trained-zero" and dep.control_train_steps == dep.train_steps == 3
+    assert dep.best_val_ce is not None and dep.control_val_ce is not None
+    assert dep.control_val_ce != dep.best_val_ce  # zeroed inputs train a different module
+    ctl_rows = [json.loads(x) for x in (path / "control" / "train_log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in ctl_rows if r["kind"] == "train"] == [1, 2, 3]
+    mtime = (path / "control" / "checkpoints" / "best" / WEIGHTS_FILE).stat().st_mtime
+    (path / "predictions.jsonl").unlink()  # forces generation again; both trainings are reused
+    again = read_manifest(run_dep(cfg)).dep
+    assert (again.best_val_ce, again.control_val_ce) == (dep.best_val_ce, dep.control_val_ce)
+    assert (path / "control" / "checkpoints" / "best" / WEIGHTS_FILE).stat().st_mtime == mtime
+
+    ev = load_recipe("sample", overrides={**OVERRIDES, "dep.control": "eval-zero"})
+    spec = read_manifest(run_dep(RunConfig(method="dep", data=data, recipe=ev, model=str(model), out=root / "out",
+                                           device="cpu", run_id="ev", limit=2)))
+    assert spec.dep.control == "eval-zero" and spec.dep.control_train_steps is None
+    assert spec.dep.control_val_ce is not None and spec.dep.control_val_ce != spec.dep.best_val_ce

@@ -16,7 +16,7 @@ from dpbench.experiment.spec import load_experiment
 
 ROOT = Path(__file__).resolve().parents[2]
 CPU_SMALL = ROOT / "recipes" / "experiments" / "cpu-small.toml"
-FAST_DEP = ["dep.max_train_examples=8", "dep.max_val_examples=4", "score.bootstrap_resamples=200"]
+FAST_DEP = ["dep.max_train_examples=8", "dep.max_val_examples=4", "dep.control=none", "score.bootstrap_resamples=200"]
 
 
 def test_shipped_experiment_files_validate():

@@ -92,3 +92,20 @@ def test_policy_from_settings():
     assert RetryPolicy.from_settings(6, 30.0) == RetryPolicy(max_attempts=7, attempt_timeout_s=30.0)
     with pytest.raises(ValueError):
         RetryPolicy.from_settings(-1, 1.0)
+
+
+def test_a_hung_server_holds_one_call_at_most_its_total_budget():
+    """Every attempt hangs: with 7 attempts of 10 s each the call would hang ~70 s; the total budget
+    (recipe generation.call_timeout_s) ends it after 0.3 s, with the attempts it made counted."""
+    import time
+
+    async def hang() -> str:
+        await asyncio.sleep(30)
+        return "never"
+
+    t0 = time.monotonic()
+    with pytest.raises(RetriesExhausted) as info:
+        asyncio.run(call_with_retries(hang, RetryPolicy(attempt_timeout_s=10, total_timeout_s=0.3), classify=keep,
+                                      describe="hung"))
+    assert time.monotonic() - t0 < 2.0
+    assert info.value.attempts >= 1
