@@ -71,7 +71,8 @@ def cell_config(spec: ExperimentSpec, b: BenchmarkSpec, m: ModelSpec, method: st
         method=method, data=b.data, recipe=spec.recipe, split=spec.split, limit=spec.limit,
         backend=m.backend if prompt else "local", model=model, base_url=urls if prompt and m.backend == "openai" else None,
         api_key_env=m.api_key_env, concurrency=m.concurrency, out=Path(spec.out) / b.name,
-        run_id=cell_run_id(spec, b.name, method, m.name), sets=spec.sets, device=m.device)
+        run_id=cell_run_id(spec, b.name, method, m.name), sets=spec.sets, device=m.device,
+        dtype=m.dtype)
 
 
 def finished(run_dir: Path) -> bool:

@@ -64,6 +64,7 @@ class ModelSpec(_Spec):
     concurrency: int | None = Field(None, ge=1)
     dep_model: str | None = None  # what DEP trains against; default: `model`
     device: str | None = None
+    dtype: Literal["auto", "float32", "bfloat16"] | None = None  # local backend and DEP weights (None: float32)
 
 
 class ExperimentSpec(_Spec):

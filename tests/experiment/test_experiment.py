@@ -80,6 +80,7 @@ def test_a_failing_cell_is_recorded_and_the_others_run(tmp_path, monkeypatch):
     f.write_text(f'''
 name = "half"
 recipe = "quickstart"
+sets = ["generation.no_repeat_ngram_size=0"]  # llama.cpp has no such control
 limit = 2
 methods = ["nonpersonal"]
 out = "{tmp_path / 'exp'}"
@@ -94,9 +95,16 @@ base_urls = ["http://127.0.0.1:9/v1"]
 [[models]]
 name = "local"
 backend = "local"
+[[models]]
+name = "served"
+backend = "openai"
+serve = true
 ''')
     result = run_experiment(load_experiment(f), Console(width=200, file=open(tmp_path / "log.txt", "w")))
     by_model = {c.model: c for c in result.cells}
     assert by_model["dead"].status == "failed" and "127.0.0.1:9" in by_model["dead"].error
-    assert by_model["local"].status == "complete"
-    assert {r.run_id for r in result.boards["sample"].groups[0].rows} == {"half-sample-nonpersonal-local"}
+    assert by_model["local"].status == "complete" and by_model["served"].status == "complete"
+    assert {r.run_id for r in result.boards["sample"].groups[0].rows} == {"half-sample-nonpersonal-local",
+                                                                          "half-sample-nonpersonal-served"}
+    served = json.loads((Path(by_model["served"].run_dir) / "manifest.json").read_text())
+    assert served["backend"] == "openai" and served["model_file"]["format"] == "gguf"
