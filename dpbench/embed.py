@@ -32,14 +32,20 @@ class Embedder:
             root = (cache_root or cache_dir()) / "embeddings"
             root.mkdir(parents=True, exist_ok=True)
             safe = hashlib.sha256(name.encode()).hexdigest()[:12]
-            self._db = sqlite3.connect(str(root / f"{safe}.sqlite"), check_same_thread=False)
-            self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
-            # which model the file belongs to, for `dpbench cache info` (the file name is a hash)
-            self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('model', ?)", [name])
-            self._db.commit()
+            from dpbench.llm.cache import with_retries_while_locked
+
+            # several processes (torchrun ranks, parallel runs) share the file: wait for each other's writes
+            self._db = sqlite3.connect(str(root / f"{safe}.sqlite"), check_same_thread=False, timeout=60)
+            with_retries_while_locked(lambda: self._create_schema(name))
         self.hits = 0
         self.misses = 0
+
+    def _create_schema(self, name: str) -> None:
+        self._db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
+        # which model the file belongs to, for `dpbench cache info` (the file name is a hash)
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('model', ?)", [name])
+        self._db.commit()
 
     @property
     def model(self):

@@ -113,16 +113,37 @@ def _converted_dir(name: str) -> Path:
 
 
 def ensure_converted(source: ModelSource) -> Path:
-    """Packaged GGUF → fp32 safetensors directory in the cache (once). Returns the directory."""
+    """Packaged GGUF → fp32 safetensors directory in the cache (once). Returns the directory.
+
+    Processes that start together on an empty cache (torchrun's ranks, parallel runs) take turns on a
+    file lock: the first converts into a private folder and renames it into place, the others wait and
+    then load the finished copy — never a folder another process is still writing or replacing."""
+    import fcntl
+
     out = Path(source.path)
-    if (out / "model.safetensors").exists() and (out / "config.json").exists():
+    if converted(out):
         return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_name(f"{out.name}.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes or the process dies
+        if converted(out):  # another process finished while this one waited
+            return out
+        tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        convert_gguf(Path(source.gguf or ""), source.name, tmp)
+        shutil.rmtree(out, ignore_errors=True)  # a half copy left by a process killed before this lock existed
+        os.replace(tmp, out)
+    return out
+
+
+def converted(out: Path) -> bool:
+    return (out / "model.safetensors").exists() and (out / "config.json").exists()
+
+
+def convert_gguf(gguf: Path, name: str, dest: Path) -> None:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    gguf = Path(source.gguf or "")
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")  # per process: two converters never collide
-    shutil.rmtree(tmp, ignore_errors=True)
     tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     deq = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
     cfg = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
@@ -136,15 +157,9 @@ def ensure_converted(source: ModelSource) -> Path:
     if getattr(clean_cfg, "tie_word_embeddings", False):
         model.tie_weights()
     model.generation_config = deq.generation_config
-    model.save_pretrained(str(tmp), safe_serialization=True)
-    tok.save_pretrained(str(tmp))
-    (tmp / "dpbench_source.json").write_text(json.dumps({"gguf": str(gguf), "name": source.name}))
-    if (out / "model.safetensors").exists():  # another process finished first: keep its copy
-        shutil.rmtree(tmp, ignore_errors=True)
-        return out
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(tmp, out)
-    return out
+    model.save_pretrained(str(dest), safe_serialization=True)
+    tok.save_pretrained(str(dest))
+    (dest / "dpbench_source.json").write_text(json.dumps({"gguf": str(gguf), "name": name}))
 
 
 def load_causal_lm(name: str, device: str | None = None, dtype: str | None = None):

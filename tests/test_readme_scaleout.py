@@ -58,7 +58,9 @@ def wait_ready(port: int, proc: subprocess.Popen, timeout: float = 240) -> None:
 
 @pytest.mark.slow
 def test_readme_scale_out_block_runs_as_printed(tmp_path):
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "200"}
+    # a fresh machine: empty caches, so every request below reaches a server
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "COLUMNS": "200",
+           "DPBENCH_CACHE_DIR": str(tmp_path / "cache")}
     servers: list[subprocess.Popen] = []
     logs: dict[str, str] = {}
     try:
@@ -69,8 +71,10 @@ def test_readme_scale_out_block_runs_as_printed(tmp_path):
                                                 stderr=subprocess.STDOUT, text=True))
                 wait_ready(int(argv[argv.index("--port") + 1]), servers[-1])
                 continue
+            t0 = time.perf_counter()
             proc = subprocess.run(shlex.split(line), cwd=tmp_path, env=env, capture_output=True, text=True,
                                   timeout=1500)
+            print(f"{time.perf_counter() - t0:6.1f} s  {line}")  # shown with -s: what each command costs
             assert proc.returncode == 0, f"{line}\n{(proc.stdout + proc.stderr)[-4000:]}"
             logs[line] = proc.stdout + proc.stderr
     finally:
@@ -81,14 +85,14 @@ def test_readme_scale_out_block_runs_as_printed(tmp_path):
     manifests = {d.name: json.loads((d / "manifest.json").read_text()) for d in out.iterdir() if d.is_dir()}
 
     # the pool: one run, every example done, both servers answered requests
-    pool = next(m for m in manifests.values() if m["method"] == "dpl")
+    pool = next(m for m in manifests.values() if m["method"] == "rag")
     assert pool["status"] == "complete" and pool["n_done"] == pool["n_expected"]
     served = pool["usage"]["by_server"]
     assert set(served) == {"http://127.0.0.1:8101/v1", "http://127.0.0.1:8102/v1"} and min(served.values()) > 0, served
     assert sum(served.values()) == pool["usage"]["requests"]
 
     # the shards: two directories of one run id, disjoint halves, merged into one leaderboard row
-    shards = {n: m for n, m in manifests.items() if m["method"] == "rag"}
+    shards = {n: m for n, m in manifests.items() if m["method"] == "nonpersonal"}
     assert len(shards) == 2 and len({m["run_id"] for m in shards.values()}) == 1
     ids = [set((out / n / "example_ids.txt").read_text().split()) for n in shards]
     assert not ids[0] & ids[1] and len(ids[0] | ids[1]) == 4
@@ -108,6 +112,6 @@ def test_readme_scale_out_block_runs_as_printed(tmp_path):
     # score: one row per run, the shards merged (n = 4), nothing missing
     board = json.loads((out / "leaderboard.json").read_text())
     rows = {r["method"]: r for g in board["groups"] for r in g["rows"]}
-    assert set(rows) == {"dpl", "rag", "dep"}
-    assert (rows["rag"]["n_scored"], rows["dpl"]["n_scored"], rows["dep"]["n_scored"]) == (4, 4, 2)
+    assert set(rows) == {"nonpersonal", "rag", "dep"}
+    assert (rows["nonpersonal"]["n_scored"], rows["rag"]["n_scored"], rows["dep"]["n_scored"]) == (4, 8, 2)
     assert all(r["n_expected"] == r["n_scored"] for r in rows.values())

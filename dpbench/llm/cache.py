@@ -30,12 +30,29 @@ def cache_key(identity: dict, request: ChatRequest) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def with_retries_while_locked(fn, budget_s: float = 60.0) -> None:
+    """Run `fn` again while SQLite says the database is locked. Switching to WAL needs an exclusive
+    lock and fails at once, without the busy timeout, when another process opens the same fresh cache
+    at the same moment (two runs started together)."""
+    deadline = time.monotonic() + budget_s
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class ResponseCache:
     def __init__(self, path: Path | None = None):
         self.path = path or (cache_dir() / RESPONSES_FILE)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=60)
+        with_retries_while_locked(self._create_schema)
+
+    def _create_schema(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT, prompt_tokens INT,"

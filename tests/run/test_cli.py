@@ -27,7 +27,7 @@ def test_build_run_config_resolves_flags_and_recipe():
     assert cfg.base_urls == ("http://a/v1", "http://b/v1") and cfg.recipe.name == "quickstart"
     assert cfg.recipe.generation.max_tokens == 64 and cfg.limit == 5 and cfg.shard == "1/2"
     assert cfg.recipe.dep.epochs == 2.0  # an output-changing flag lands in the resolved recipe (and its hash)
-    assert cfg.concurrency == cfg.recipe.generation.concurrency == 4  # resolved once, not at the point of use
+    assert cfg.concurrency == cfg.recipe.generation.concurrency == 8  # resolved once, not at the point of use
     assert build_run_config(**DEFAULTS, concurrency=9).concurrency == 9
     dpl = build_run_config(method="dpl", data="x", embedder="my-embedder")
     assert dpl.embedder == dpl.recipe.dpl.embedder == "my-embedder"
