@@ -133,3 +133,16 @@ def tiny_items(data_dir: Path, tok, split: str, n_slots: int = 4, dim: int = 16,
     inputs = build_all_inputs(exs, FakeEmbedder(dim), n_slots, ablate=ablate)
     return [DepItem(encode_prompt(tok, ex, inp, n_slots, max_prompt, 100), inp, encode_target(tok, ex.reference, 12))
             for ex, inp in zip(exs, inputs)]
+
+
+def tiny_training_setup(root: Path, n_targets: int = 4, n_slots: int = 4):
+    """(data dir, tokenizer with placeholders, placeholder ids, frozen tiny LLM): what the DEP training
+    tests share; each takes its items from the data dir."""
+    from dpbench.methods.dep.model import add_placeholder_tokens, freeze
+
+    data = make_tiny_benchmark(root, n_users=6, n_targets=n_targets)
+    tok = make_tokenizer()
+    ph = add_placeholder_tokens(tok, n_slots)
+    llm = make_tiny_llm(len(tok) - len(ph))
+    freeze(llm)
+    return data, tok, ph, llm

@@ -17,13 +17,11 @@ from dpbench.methods.dep.model import (
     WEIGHTS_FILE,
     DepModule,
     DepModuleConfig,
-    add_placeholder_tokens,
-    freeze,
     load_module,
     save_module,
 )
 from dpbench.methods.dep.train import DONE_FILE, LEGACY_TRAINER_FILE, TRAINER_JSON, TrainSettings, train_dep
-from tests.dep.helpers import make_tiny_benchmark, make_tiny_llm, make_tokenizer, tiny_items
+from tests.dep.helpers import tiny_items, tiny_training_setup
 
 
 class Planted:
@@ -50,11 +48,7 @@ def test_planted_pickle_really_runs_code_when_unpickled(tmp_path):
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    data = make_tiny_benchmark(tmp_path_factory.mktemp("bench"), n_users=6, n_targets=4)
-    tok = make_tokenizer()
-    ph = add_placeholder_tokens(tok, 4)
-    llm = make_tiny_llm(len(tok) - len(ph))
-    freeze(llm)
+    data, tok, ph, llm = tiny_training_setup(tmp_path_factory.mktemp("bench"), n_targets=4)
     return tok, ph, llm, tiny_items(data, tok, "train", n_slots=4), tiny_items(data, tok, "val", n_slots=4)
 
 

@@ -10,20 +10,16 @@ import torch
 
 from dpbench.methods.dep import precision
 from dpbench.methods.dep.batches import LossWeights, batch_loss, collate_train
-from dpbench.methods.dep.model import DepModule, DepModuleConfig, add_placeholder_tokens, freeze
+from dpbench.methods.dep.model import DepModule, DepModuleConfig
 from dpbench.methods.dep.prefix import PrefixCache, shared_prefix
 from dpbench.methods.dep.train import TrainSettings, evaluate_loss, train_dep
 from dpbench.recipes import DepRecipe
-from tests.dep.helpers import make_tiny_benchmark, make_tiny_llm, make_tokenizer, tiny_items
+from tests.dep.helpers import tiny_items, tiny_training_setup
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    data = make_tiny_benchmark(tmp_path_factory.mktemp("bench"), n_users=6, n_targets=4)
-    tok = make_tokenizer()
-    ph = add_placeholder_tokens(tok, 4)
-    llm = make_tiny_llm(len(tok) - len(ph))
-    freeze(llm)
+    data, tok, ph, llm = tiny_training_setup(tmp_path_factory.mktemp("bench"), n_targets=4)
     return tok, ph, llm, tiny_items(data, tok, "train", n_slots=4)
 
 

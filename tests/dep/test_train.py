@@ -12,8 +12,6 @@ from dpbench.methods.dep.model import (
     WEIGHTS_FILE,
     DepModule,
     DepModuleConfig,
-    add_placeholder_tokens,
-    freeze,
 )
 from dpbench.methods.dep.train import (
     DONE_FILE,
@@ -22,21 +20,12 @@ from dpbench.methods.dep.train import (
     evaluate_loss,
     train_dep,
 )
-from tests.dep.helpers import (
-    make_tiny_benchmark,
-    make_tiny_llm,
-    make_tokenizer,
-    tiny_items,
-)
+from tests.dep.helpers import tiny_items, tiny_training_setup
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
-    data = make_tiny_benchmark(tmp_path_factory.mktemp("bench"), n_users=6, n_targets=6)
-    tok = make_tokenizer()
-    ph = add_placeholder_tokens(tok, 4)
-    llm = make_tiny_llm(len(tok) - len(ph))
-    freeze(llm)
+    data, tok, ph, llm = tiny_training_setup(tmp_path_factory.mktemp("bench"), n_targets=6)
     train = tiny_items(data, tok, "train", n_slots=4)
     val = tiny_items(data, tok, "val", n_slots=4)
     return tok, ph, llm, train, val
