@@ -104,9 +104,20 @@ def build_paper_table(results, labels: dict[str, str], cfg, benchmark: str, spli
         for m, v in ref.values.items():
             if m in SPECS and (m in metrics or m in ("rouge1", "meteor", "bleu", "bertscore_f1")):
                 row.cells[(ref.category, m)] = PaperCell(v)
-    notes = [f"{ref.reference}: {ref.source} ({ref.model}); {ref.note}" for ref in
-             {r.reference: r for r in references}.values()]
+    notes = [n_note(rows, cats, metrics)] if rows and metrics else []
+    notes += [f"{ref.reference}: {ref.source} ({ref.model}); {ref.note}" for ref in
+              {r.reference: r for r in references}.values()]
     return PaperTable(benchmark, split, cats, metrics, rows, base.record.method if base else None, notes)
+
+
+def n_note(rows: list[PaperRow], cats: list[str], metrics: list[str]) -> str:
+    """How many examples each category's cells rest on: bold marks the best value, not a difference
+    the sample can resolve (that is the * of the paired test)."""
+    ns = {c: max((r.cells[(c, m)].n or 0 for r in rows for m in metrics if (c, m) in r.cells), default=0)
+          for c in cats}
+    shown = ", ".join(f"{c} {n}" for c, n in ns.items())
+    return (f"examples per category (our rows): {shown}; bold = best of our rows in the column, "
+            "* / ** = p < 0.05 / 0.01 in the paired test against the baseline")
 
 
 def method_rank(method: str) -> int:

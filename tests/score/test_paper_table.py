@@ -62,6 +62,9 @@ def test_paper_layout_with_reference_rows(two_categories):
     assert dpl.cells[("Movies_and_TV", "rouge1")].value == pytest.approx(1.0)  # copied the references
     assert dpl.cells[("Movies_and_TV", "rouge1")].best and not dpl.cells[("Books", "rouge1")].best
     assert rag.cells[("Books", "rouge1")].marker == "*"  # 6 pairs: the exact p is 2/64
+    n_books = rag.cells[("Books", "rouge1")].n
+    n_movies = dpl.cells[("Movies_and_TV", "rouge1")].n
+    assert t.notes[0].startswith(f"examples per category (our rows): Books {n_books}, Movies_and_TV {n_movies};")
     md = (two_categories / "leaderboard.md").read_text()
     assert "paper layout" in md and "| dep (published dep-2025) |" in md and "**1.0000" in md
     tex = to_latex(t)
