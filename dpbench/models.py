@@ -157,9 +157,18 @@ def convert_gguf(gguf: Path, name: str, dest: Path) -> None:
     if getattr(clean_cfg, "tie_word_embeddings", False):
         model.tie_weights()
     model.generation_config = deq.generation_config
-    model.save_pretrained(str(dest), safe_serialization=True)
+    # Not model.save_pretrained: under torch.distributed it writes nothing on ranks other than 0, and
+    # whichever torchrun rank takes the lock first converts (a rank-1 conversion left no weights).
+    from safetensors.torch import save_model
+
+    dest.mkdir(parents=True, exist_ok=True)
+    model.config.save_pretrained(str(dest))
+    model.generation_config.save_pretrained(str(dest))
+    save_model(model, str(dest / "model.safetensors"), metadata={"format": "pt"})
     tok.save_pretrained(str(dest))
     (dest / "dpbench_source.json").write_text(json.dumps({"gguf": str(gguf), "name": name}))
+    if not converted(dest):
+        raise BackendError(f"converting {gguf} wrote no model into {dest}")
 
 
 def load_causal_lm(name: str, device: str | None = None, dtype: str | None = None):
