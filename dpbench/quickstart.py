@@ -72,6 +72,8 @@ def run_prompt_methods(cfg: QuickstartConfig, recipe, console, result: Quickstar
     if cfg.backend == "openai":
         from dpbench.llm.server import start_server
 
+        recipe = server_recipe(cfg, recipe, console)
+
         t0 = time.perf_counter()
         with start_server(cfg.model, parallel=recipe.generation.concurrency) as server:
             result.timings["serve start"] = time.perf_counter() - t0
@@ -92,6 +94,20 @@ def run_prompt_methods(cfg: QuickstartConfig, recipe, console, result: Quickstar
         console.print(f"[bold]2/4 run[/] {method}")
         result.run_dirs[method] = run_method(run_cfg(cfg, recipe, method, backend="local"), console, backend=backend)
         result.timings[f"run {method}"] = time.perf_counter() - t0
+
+
+def server_recipe(cfg: QuickstartConfig, recipe, console):
+    """llama.cpp has no no_repeat_ngram_size (the control chosen on val, docs/health.md): the server path
+    uses a repetition penalty instead, says so, and the health table shows how that comes out."""
+    from dpbench.recipes import load_recipe
+
+    if not recipe.generation.no_repeat_ngram_size:
+        return recipe
+    console.print("[yellow]note[/]: llama.cpp has no no_repeat_ngram_size, so the prompt methods run with "
+                  "generation.repetition_penalty = 1.3 instead (not the setting chosen on val; see the health "
+                  "table)", highlight=False)
+    return load_recipe(cfg.recipe, overrides={"generation.no_repeat_ngram_size": 0,
+                                              "generation.repetition_penalty": 1.3})
 
 
 def run_dep_method(cfg: QuickstartConfig, recipe, console, result: QuickstartResult) -> None:
