@@ -7,6 +7,7 @@ contexts); `Truncation` counts what was cut, and each method writes that count i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,21 @@ def prompts_hash() -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
     h.update(Path(__file__).with_name("prompts_chat.py").read_bytes())
     return h.hexdigest()[:16]
+
+
+def styled(build):
+    """A prompt builder that hands over to the chat style's builder of the same name
+    (methods/prompts_chat.py) when the call's Truncation says generation.prompt_style = "chat"."""
+    @functools.wraps(build)
+    def dispatch(*args, **kwargs):
+        cut = next(a for a in (*args, *kwargs.values()) if isinstance(a, Truncation))
+        if cut.style == "chat":
+            from dpbench.methods import prompts_chat
+
+            return getattr(prompts_chat, build.__name__)(*args, **kwargs)
+        return build(*args, **kwargs)
+
+    return dispatch
 
 
 @dataclass
@@ -129,13 +145,10 @@ def chat(user: str) -> list[Message]:
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
 
 
+@styled
 def build_generation(example: Example, cut: Truncation, past: list[HistoryEntry] | None = None,
                      profile: str | None = None) -> list[Message]:
     """The final call of every method: target item + (past reviews) + (profile summary)."""
-    if cut.style == "chat":
-        from dpbench.methods import prompts_chat
-
-        return prompts_chat.build_generation(example, cut, past=past, profile=profile)
     context = CONTEXT_PROFILE if profile is not None else CONTEXT_HISTORY if past else CONTEXT_NONE
     parts = [GENERATE_TASK.format(context=context)]
     if past:
@@ -146,19 +159,13 @@ def build_generation(example: Example, cut: Truncation, past: list[HistoryEntry]
     return chat("\n\n".join(parts))
 
 
+@styled
 def build_pag_summary(past: list[HistoryEntry], cut: Truncation) -> list[Message]:
-    if cut.style == "chat":
-        from dpbench.methods import prompts_chat
-
-        return prompts_chat.build_pag_summary(past, cut)
     return chat(PAG_SUMMARY_TASK + "\n\n## Past reviews\n" + format_past_reviews(past, cut))
 
 
+@styled
 def build_dpl_difference(item: Item, own: Review, others: list[Review], cut: Truncation) -> list[Message]:
-    if cut.style == "chat":
-        from dpbench.methods import prompts_chat
-
-        return prompts_chat.build_dpl_difference(item, own, others, cut)
     others_text = "\n\n".join(
         OTHER_REVIEW.format(n=n, rating=format_rating(r.rating), review_title=r.title,
                             review_text=cut.review(r.text))
@@ -173,13 +180,10 @@ def build_dpl_difference(item: Item, own: Review, others: list[Review], cut: Tru
     return chat(body)
 
 
+@styled
 def build_dpl_summary(past: list[HistoryEntry], differences: list[tuple[str, str]],
                       cut: Truncation) -> list[Message]:
     """differences: (item title, difference text) per chosen item."""
-    if cut.style == "chat":
-        from dpbench.methods import prompts_chat
-
-        return prompts_chat.build_dpl_summary(past, differences, cut)
     diffs = "\n\n".join(DIFFERENCE_BLOCK.format(item_title=t, difference=d.strip()) for t, d in differences)
     body = (f"{DPL_SUMMARY_TASK}\n\n## Past reviews\n{format_past_reviews(past, cut)}"
             f"\n\n## Differences from other users\n{diffs}")

@@ -53,7 +53,12 @@ META_PATTERNS = re.compile(
     r"|^\W{0,4}(?:i'?m sorry|i apologi[sz]e)\b[, ]+(?:but )?i\b"
     r"|^\W{0,4}i can(?:not|'t) (?:write|help|provide|assist|create|generate|do that)\b"
     r"|\bas an ai(?: language)? model\b|\bi (?:don't|do not) have (?:personal )?(?:experiences?|opinions)\b"
-    r"|\bthis (?:user|reviewer) would write\b",
+    r"|\bthis (?:user|reviewer) would write\b"
+    # an assistant talking to whoever asked, or about the customer and their review, instead of writing it
+    r"|^\W{0,4}i'?m (?:so |very )?(?:glad|happy|thrilled) (?:to hear )?(?:that )?you(?:'re| are)? "
+    r"(?:enjoy|found|like|lov)"
+    r"|\bi'?ll (?:just )?add (?:a few|some) (?:more )?sentences\b|\bhere(?: is|'s) (?:the|a) (?:rewritten|customer)\b"
+    r"|^\W{0,4}(?:a|the) customer(?:'s)? (?:wrote|review)|\bthe customer(?:'s)? reviews?(?: text)?\b",
     re.IGNORECASE,
 )
 

@@ -166,7 +166,7 @@ def train_module(cfg: RunConfig, s: DepSession, con, ckpt_dir: Path, log_dir: Pa
 
         done = json.loads((ckpt_dir / DONE_FILE).read_text())
         return load_module(ckpt_dir / "best", str(s.device))[0], FinishedTraining(
-            done.get("steps", 0), done.get("best_val_ce"), 0.0, done.get("dtype"))
+            done.get("steps", 0), done.get("best_val_ce"), done.get("wall_s", 0.0), done.get("dtype"))
     train_ids = select_example_ids(con, "train", dr.max_train_examples)
     val_ids = select_example_ids(con, "val", dr.max_val_examples)
     say(s.console, f"{label}: preparing {len(train_ids)} train and {len(val_ids)} val examples")

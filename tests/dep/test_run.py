@@ -138,6 +138,7 @@ def test_controls_are_trained_or_evaluated_and_recorded(env):
     (path / "predictions.jsonl").unlink()  # forces generation again; both trainings are reused
     again = read_manifest(run_dep(cfg)).dep
     assert (again.best_val_ce, again.control_val_ce) == (dep.best_val_ce, dep.control_val_ce)
+    assert again.train_wall_s == dep.train_wall_s  # a reloaded training keeps its recorded time
     assert (path / "control" / "checkpoints" / "best" / WEIGHTS_FILE).stat().st_mtime == mtime
 
     ev = load_recipe("sample", overrides={**OVERRIDES, "dep.control": "eval-zero"})

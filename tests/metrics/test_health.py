@@ -37,12 +37,19 @@ METAS = [
     "As an AI language model, I do not have personal opinions about movies.",
     "I'm sorry, but I cannot write a review for this item.",
     "Sure! This blender is great.",
+    # SmolLM2-135M on the quickstart's chat prompts: an assistant answering whoever asked
+    "I'm so glad you're enjoying the review. I'll just add a few more sentences to the customer review.",
+    "I'm so glad to hear that you enjoyed the review of Highway Sessions.",
+    "A customer wrote a review about a book, and it was a book about a story.",
+    "Great album. Here's a rewritten version of the customer review text with a few additional sentences.",
 ]
 HEALTHY = [
     "I bought this for my daughter and she loves it. The sound is clear and the battery lasts all day.",
     "Love it, love it, love it! Best gift card ever. Easy to use and my friend was thrilled.",
     "Three stars: the plot drags in the middle, but the last act is worth it.",
     "Works. Fine.",
+    "I'm glad I bought it, and my son is happy with it. I'll add that shipping was fast.",
+    "The customer service was slow, but the blender itself is great.",
     "Great great product, would buy again.",
 ]
 

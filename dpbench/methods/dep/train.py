@@ -309,10 +309,12 @@ def train_dep(module: DepModule, llm, train_items: list[DepItem], val_items: lis
             if step >= total:
                 break
         epoch += 1
+    wall = time.time() - t0  # the training's own time, recorded for a later run that reloads it
     if rank == 0:
         if not (out_dir / "best").exists():
             save_module(module, out_dir / "best", {"step": step, "val": None})
-        (out_dir / DONE_FILE).write_text(json.dumps({"steps": step, "best_val_ce": best, "dtype": compute}))
+        (out_dir / DONE_FILE).write_text(json.dumps({"steps": step, "best_val_ce": best, "dtype": compute,
+                                                     "wall_s": round(wall, 1)}))
         plot_log(log_path, log_dir / PLOT_FILE)
     _barrier(world)
-    return TrainResult(step, best, out_dir / "best", out_dir / "last", log_path, time.time() - t0, compute)
+    return TrainResult(step, best, out_dir / "best", out_dir / "last", log_path, wall, compute)
