@@ -132,9 +132,7 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int, all_nor
 
 def create_reviews_from_staged(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
-        """CREATE TEMP TABLE _keep AS
-           SELECT s.review_id, n.ntext, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)
-           LEFT JOIN norm n USING (review_id)"""
+        """CREATE TEMP TABLE _keep AS SELECT s.review_id, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)"""
     )
     # The texts (and ids, rating, title) are read back from the staged table in one pass: it must be the
     # probe side of the join (a hash table over millions of texts spills and doubles the build time),
@@ -142,7 +140,7 @@ def create_reviews_from_staged(con: duckdb.DuckDBPyConnection) -> None:
     with written_join_order(con):
         con.execute(
             """CREATE TABLE reviews AS
-               SELECT k.review_id, st.user_id, st.item_id, st.rating, st.title, coalesce(k.ntext, st.text) AS text,
+               SELECT k.review_id, st.user_id, st.item_id, st.rating, st.title, coalesce(st.ntext, st.text) AS text,
                       st.ts, st.category
                FROM staged_reviews st JOIN _keep k ON st.file_id = k.file_id AND st.line = k.line"""
         )
@@ -223,6 +221,7 @@ def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, co
         try:
             with timer.phase("read + parse files"):
                 staged = stage_files(con, files, strict=strict, progress=say, texts_db=TEXTS_DB,
+                                     normalize=d.semantics != "paper",
                                      uncompressed_texts=not in_memory and texts_uncompressed(files, out))
             with timer.phase("metadata markup"):
                 if d.strip_markup:

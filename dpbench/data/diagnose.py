@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import duckdb
 
-from dpbench.data.filters import item_conditions, normalize_sql
+from dpbench.data.filters import item_conditions
 from dpbench.data.sqltext import dict_rows, sql_int
+from dpbench.data.whitespace import normalize_sql
 from dpbench.recipes import DataRecipe
 
 

@@ -19,30 +19,12 @@ import duckdb
 
 from dpbench.data.counts import Step, count_step
 from dpbench.data.sqltext import sql_int
-from dpbench.data.stage import META_FIELDS, WS_CLASS
+from dpbench.data.stage import META_FIELDS
 from dpbench.data.targets import drop_failing_users
+from dpbench.data.whitespace import needs_normalize_sql, rewrite_whitespace_sql
 from dpbench.recipes import DataRecipe
 
 RELEASES_WITHOUT_RATING_NUMBER = tuple(r for r, f in META_FIELDS.items() if f[4] is None)
-
-
-# Whitespace other than the plain space; a run needs rewriting when it holds one of these or 2+ spaces.
-_NS_CLASS = r"[\t\n\x0b\x0c\r\x1c-\x1f\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
-
-
-def needs_normalize_sql(col: str) -> str:
-    """True when Python's whitespace normalization would change the text."""
-    return f"(starts_with({col}, ' ') OR ends_with({col}, ' ') OR regexp_matches({col}, '{_NS_CLASS}|  '))"
-
-
-def rewrite_whitespace_sql(col: str) -> str:
-    return f"trim(regexp_replace({col}, '{WS_CLASS}*{_NS_CLASS}{WS_CLASS}*|  +', ' ', 'g'), ' ')"
-
-
-def normalize_sql(col: str) -> str:
-    """Python's re.sub(r'\\s+', ' ', text.strip()) in SQL (same whitespace set). Rewriting every
-    single space is slow, so only runs that change are replaced, and only in texts that have one."""
-    return f"CASE WHEN {needs_normalize_sql(col)} THEN {rewrite_whitespace_sql(col)} ELSE {col} END"
 
 
 def item_conditions(d: DataRecipe) -> dict[str, str]:
@@ -73,13 +55,13 @@ def select_items(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
 
 
 def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
-    """rv: clean reviews passing the review filters whose item is kept (step 2), with a stable id,
-    integer user and item keys, hashes of the raw and the whitespace-normalized text (what the dedup
-    walks compare), and the normalized text only where it differs from the raw one. Everything else
-    (ids, rating, title, text) stays in staged_reviews, which rv points at by (file_id, line)."""
-    n_chars = "length(text)" if d.semantics == "paper" else "length(coalesce(ntext, text))"
-    item_ok = "item_kept" if d.require_metadata else "(item_kept OR NOT has_meta)"
-    title_ok = "AND title <> ''" if d.require_review_title else ""
+    """rv: clean reviews passing the review filters whose item is kept (step 2), with their content id,
+    integer user and item keys, and the hashes of the raw and the whitespace-normalized text (what the
+    dedup walks compare). Everything about a text was derived while staging (stage.derived_sql), so no
+    text is read here; the rest (ids, rating, title, text) stays in staged_reviews, which rv points at
+    by (file_id, line)."""
+    item_ok = "i.item_kept" if d.require_metadata else "(i.item_kept OR NOT i.has_meta)"
+    title_ok = "AND s.title <> ''" if d.require_review_title else ""
     # The metadata lookups run once per distinct item, not once per review.
     con.execute(
         """CREATE TABLE item_keys AS
@@ -94,25 +76,16 @@ def select_reviews(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> None:
            SELECT category, user_id, (row_number() OVER ())::INTEGER AS uk
            FROM (SELECT DISTINCT category, user_id FROM stage_reviews WHERE reason IS NULL)"""
     )
-    # Paper semantics count and filter on the raw text; only the core loop's survivors are normalized
-    # (normalize_survivors): the regex rewrite is the costliest expression of the build.
-    ntext = (f"CASE WHEN {needs_normalize_sql('s.text')} THEN nullif({rewrite_whitespace_sql('s.text')}, s.text) END"
-             if d.semantics != "paper" else "NULL::VARCHAR")
+    # n_chars: the normalized text's length (simple semantics) or the raw one's (paper semantics count
+    # and filter on the raw text; only the core loop's survivors are normalized: normalize_survivors).
     con.execute(
         f"""CREATE TABLE rv AS
-            SELECT substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) AS review_id,
-                   file_id, line, uk, ik, ts,
-                   th_raw, CASE WHEN ntext IS NULL THEN th_raw ELSE hash(ntext) END AS th_norm, ntext
-            FROM (
-              -- ntext: the normalized text, only where it differs (the check is one regex scan, done once)
-              SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.title, s.ts, s.text,
-                     hash(s.text) AS th_raw, {ntext} AS ntext,
-                     i.ik, i.item_kept, i.has_meta, u.uk
-              FROM stage_reviews s
-              JOIN item_keys i ON i.category = s.category AND i.item_id = s.item_id
-              JOIN user_keys u ON u.category = s.category AND u.user_id = s.user_id
-              WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0)
-            WHERE {item_ok} AND {n_chars} >= {sql_int(d.min_text_chars)} {title_ok}"""
+            SELECT s.review_id, s.file_id, s.line, u.uk, i.ik, s.ts, s.th_raw, s.th_norm
+            FROM stage_reviews s
+            JOIN item_keys i ON i.category = s.category AND i.item_id = s.item_id
+            JOIN user_keys u ON u.category = s.category AND u.user_id = s.user_id
+            WHERE s.reason IS NULL AND s.rating <> 0 AND s.ts <> 0 AND {item_ok}
+              AND s.n_chars >= {sql_int(d.min_text_chars)} {title_ok}"""
     )
 
 
@@ -265,7 +238,6 @@ def run_filters(
         note(count_step(con, "normalize + deduplicate per user", "kept", keyed=True))
     else:
         con.execute("CREATE TABLE kept AS SELECT review_id, uk, ik, ts, th_norm AS th FROM rv")
-        con.execute("CREATE VIEW norm AS SELECT review_id, ntext FROM rv WHERE ntext IS NOT NULL")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept", keyed=True))
         passes = run_core_loop(con, d, "kept", count_unique=False)

@@ -18,10 +18,8 @@ import duckdb
 from dpbench.data.markup import MARKUP_RE
 from dpbench.data.sources import RawFile, iter_line_batches
 from dpbench.data.sqltext import sql_int, sql_literal
+from dpbench.data.whitespace import blank_sql, needs_normalize_sql, rewrite_whitespace_sql
 from dpbench.errors import DataError
-
-# Python's str.isspace() set, so whitespace handling matches the published (Python) pipeline.
-WS_CLASS = r"[\t\n\x0b\x0c\r\x1c-\x1f \x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 
 # Field paths per release: reviews (user, item, item fallback, rating, title, text, time, time scale).
 REVIEW_FIELDS = {
@@ -52,7 +50,10 @@ def create_stage_tables(con: duckdb.DuckDBPyConnection, texts_db: str | None = N
                               schema VARCHAR, sha256 VARCHAR, bytes BIGINT, lines BIGINT);
            CREATE TABLE {staged}(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
                               user_id VARCHAR, item_id VARCHAR, rating DOUBLE, title VARCHAR, text VARCHAR,
-                              ts BIGINT, release VARCHAR);
+                              ts BIGINT, release VARCHAR,
+                              -- what the filters need of a clean row's text, derived in the same pass
+                              -- (derived_sql), so only the final reviews table reads the texts again
+                              review_id VARCHAR, th_raw UBIGINT, th_norm UBIGINT, ntext VARCHAR, n_chars INTEGER);
            -- Rejects found across files (duplicates, items without metadata) are rows here, not
            -- UPDATEs: the first UPDATE of the big compressed staged table costs seconds per million rows.
            CREATE TABLE review_marks(file_id INTEGER, line BIGINT, reason VARCHAR);
@@ -87,8 +88,9 @@ def parsed_cte(paths: str) -> str:
       FROM v)"""
 
 
-def review_select_sql(rf: RawFile) -> str:
-    """Parameters: file_id, category, release. Field names and the scale come from REVIEW_FIELDS."""
+def review_select_sql(rf: RawFile, normalize: bool = True) -> str:
+    """Parameters: file_id, category, release. Field names and the scale come from REVIEW_FIELDS.
+    normalize: derive the whitespace-normalized text too (simple semantics; see derived_sql)."""
     (user, item, item2, rating, title, text, ts), scale = REVIEW_FIELDS[rf.schema]
     paths = ", ".join(f"'$.{p}'" for p in (user, item, item2, rating, title, text, ts))
     return parsed_cte(paths) + f""",
@@ -97,7 +99,8 @@ def review_select_sql(rf: RawFile) -> str:
              coalesce(nullif(t[2], 'NULL'), t[3]) AS t_item, coalesce(s[2], s[3]) AS item_id,
              t[4] AS t_rating, try_cast(s[4] AS DOUBLE) AS rating, t[5] AS t_title, s[5] AS title,
              t[6] AS t_text, s[6] AS txt, t[7] AS t_ts, try_cast(s[7] AS DOUBLE) AS ts_raw
-      FROM f)
+      FROM f),
+    r AS (
     SELECT $file_id::INTEGER AS file_id, line,
       CASE WHEN bad_utf8 THEN 'invalid_utf8'
            WHEN NOT ok THEN 'malformed_json'
@@ -109,14 +112,37 @@ def review_select_sql(rf: RawFile) -> str:
            WHEN rating IS NULL OR t_rating IN {_BAD_SCALAR} OR isnan(rating) THEN 'mistyped_field:{rating}'
            WHEN {_missing('t_text')} THEN 'missing_field:{text}'
            WHEN t_text <> 'VARCHAR' THEN 'mistyped_field:{text}'
-           WHEN regexp_full_match(txt, '{WS_CLASS}*') THEN 'empty_text'
+           WHEN {blank_sql('txt')} THEN 'empty_text'
            WHEN {_missing('t_ts')} THEN 'missing_field:{ts}'
            WHEN ts_raw IS NULL OR t_ts IN {_BAD_SCALAR} OR isnan(ts_raw) THEN 'mistyped_field:{ts}'
            WHEN t_title IN {_BAD_SCALAR} THEN 'mistyped_field:{title}'
       END AS reason,
       $category::VARCHAR AS category, user_id, item_id, rating, coalesce(title, '') AS title, txt AS text,
       CAST(round(ts_raw * {int(scale)}) AS BIGINT) AS ts, $release::VARCHAR AS release
-    FROM g"""
+    FROM g),
+    {derived_sql(normalize)}"""
+
+
+def derived_sql(normalize: bool) -> str:
+    """The CTE tail over `r` (the parsed rows) that adds what the filters need of a clean row's text:
+    review_id (the content id: md5 of category, user, item, time and raw text), th_raw (a 64-bit hash
+    of the raw text, what the paper's core loop compares), and with normalize the normalized text
+    where it differs (ntext), its hash (th_norm) and its length (n_chars); without it, the raw text's
+    hash and length (paper semantics normalize only the core loop's survivors, filters.py)."""
+    if normalize:
+        ntext = f"CASE WHEN {needs_normalize_sql('text')} THEN nullif({rewrite_whitespace_sql('text')}, text) END"
+    else:
+        ntext = "NULL::VARCHAR"
+    return f"""n AS (
+      SELECT *, CASE WHEN reason IS NULL THEN hash(text) END AS th_raw,
+             CASE WHEN reason IS NULL THEN {ntext} END AS ntext
+      FROM r)
+    SELECT *,
+           CASE WHEN reason IS NULL
+                THEN substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) END AS review_id,
+           CASE WHEN ntext IS NULL THEN th_raw ELSE hash(ntext) END AS th_norm,
+           CASE WHEN reason IS NULL THEN length(coalesce(ntext, text))::INTEGER END AS n_chars
+    FROM n"""
 
 
 def meta_select_sql(rf: RawFile) -> str:
@@ -163,9 +189,11 @@ def stage_files(
     progress: Callable[[str], None] | None = None,
     texts_db: str | None = None,
     uncompressed_texts: bool = False,
+    normalize: bool = True,
 ) -> StageStats:
     """Parse every file into stage_reviews / stage_meta; with strict, stop at the first bad line.
-    uncompressed_texts: write the staged reviews without compression (a scratch file with disk to spare)."""
+    uncompressed_texts: write the staged reviews without compression (a scratch file with disk to spare).
+    normalize: derive each review's normalized text while parsing (simple semantics)."""
     create_stage_tables(con, texts_db)
     stats = StageStats()
     for file_id, rf in enumerate(files):
@@ -178,7 +206,7 @@ def stage_files(
             if plain:
                 con.execute("SET force_compression = 'uncompressed'")
             try:
-                n_lines = insert_file(con, files, file_id, rf, strict, hasher)
+                n_lines = insert_file(con, files, file_id, rf, strict, hasher, normalize)
             finally:
                 if plain:
                     con.execute("RESET force_compression")
@@ -192,24 +220,24 @@ def stage_files(
 
 
 def insert_file(con: duckdb.DuckDBPyConnection, files: list[RawFile], file_id: int, rf: RawFile, strict: bool,
-                hasher) -> int:
+                hasher, normalize: bool = True) -> int:
     """Stage one file's lines; the number of its last line."""
     # reviews are written to the table behind the stage_reviews view, which also holds the later marks
     table, checked = ("staged_reviews", "stage_reviews") if rf.kind == "reviews" else ("stage_meta", "stage_meta")
-    sql = review_select_sql(rf) if rf.kind == "reviews" else meta_select_sql(rf)
+    sql = review_select_sql(rf, normalize) if rf.kind == "reviews" else meta_select_sql(rf)
     params = {"file_id": file_id, "category": rf.category, "release": rf.schema}
     n_lines = 0
     if strict:  # one query per block, so the build stops at the first block with a bad line
         for chunk in iter_line_batches(rf.path, hasher=hasher):
             n_lines = max(n_lines, int(chunk["line"][-1].as_py())) if len(chunk) else n_lines
             con.register("chunk", chunk)
-            con.execute(f"INSERT INTO {table} {sql}", params)
+            con.execute(f"INSERT INTO {table} BY NAME {sql}", params)
             con.unregister("chunk")
             raise_first_reject(con, files, checked, file_id)
         return n_lines
     last = [0]  # one streaming query per file: half the CPU of a query per block
     con.register("chunk", stream_lines(rf.path, hasher, last))
-    con.execute(f"INSERT INTO {table} {sql}", params)
+    con.execute(f"INSERT INTO {table} BY NAME {sql}", params)
     con.unregister("chunk")
     return last[0]
 

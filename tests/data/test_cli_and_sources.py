@@ -145,7 +145,7 @@ def test_sql_whitespace_normalization_matches_python():
 
     import duckdb
 
-    from dpbench.data.filters import normalize_sql
+    from dpbench.data.whitespace import blank_sql, normalize_sql
 
     cases = ["plain text", "  lead and trail  ", "a\tb\nc\r\nd", "double  space", "nbsp\u00a0here",
              "ideographic\u3000space", "mixed \u2003\u2009 run", "\x1cfile sep", "\u0085next line", "",
@@ -154,3 +154,9 @@ def test_sql_whitespace_normalization_matches_python():
     con.execute("CREATE TABLE t AS SELECT unnest(?::VARCHAR[]) AS s, generate_subscripts(?::VARCHAR[], 1) AS i", [cases, cases])
     got = [r[0] for r in con.execute(f"SELECT {normalize_sql('s')} FROM t ORDER BY i").fetchall()]
     assert got == [re.sub(r"\s+", " ", c.strip()) for c in cases]
+    # The empty-text check (a code-point guard before the full match) against Python's strip().
+    blanks = cases + ["\u3000", " \u00a0\t", "\x08", "\x08 ", " x", "\u00e9"]
+    con.execute("CREATE OR REPLACE TABLE b AS SELECT unnest(?::VARCHAR[]) AS s, generate_subscripts(?::VARCHAR[], 1) AS i",
+                [blanks, blanks])
+    got = [r[0] for r in con.execute(f"SELECT {blank_sql('s')} FROM b ORDER BY i").fetchall()]
+    assert got == [c.strip() == "" for c in blanks]
