@@ -30,6 +30,7 @@ from dpbench.data.stage import (
     stage_files,
     summarize_rejects,
 )
+from dpbench.data.texts import create_with_texts
 from dpbench.data.workdb import (  # noqa: F401  (set_memory, size_bytes: part of this module's interface)
     TEXTS_DB,
     WORK_DB,
@@ -97,9 +98,11 @@ def resolve_sources(
     return files
 
 
-def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int, all_normalized: bool = False) -> None:
+def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int, all_normalized: bool = False,
+                         files: list[RawFile] | None = None, stamps: dict | None = None) -> None:
     """reviews, items, examples (history: dpbench/data/peers.py create_history). all_normalized: `norm`
-    holds every kept row with its final text (paper semantics) and the staged rows are gone."""
+    holds every kept row with its final text (paper semantics) and the staged rows are gone; else the
+    texts come from the staged rows or a second read of `files` (texts.py)."""
     if all_normalized:
         con.execute(
             """CREATE TABLE reviews AS
@@ -107,7 +110,7 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int, all_nor
                FROM seq s JOIN norm n USING (review_id)"""
         )
     else:
-        create_reviews_from_staged(con)
+        create_reviews_from_staged(con, files or [], stamps or {})
     # The staged texts are most of the working memory: free them before the remaining steps, which
     # otherwise run at the memory limit and spill (history took twice as long with them still held).
     drop_work_tables(con, ("stage_reviews", "staged_reviews", "review_marks", "stage_meta", "norm", "rv", "cur", "kept",
@@ -130,20 +133,16 @@ def create_public_tables(con: duckdb.DuckDBPyConnection, n_targets: int, all_nor
     drop_work_tables(con, ("meta_ok", "items_kept"))
 
 
-def create_reviews_from_staged(con: duckdb.DuckDBPyConnection) -> None:
+def create_reviews_from_staged(con: duckdb.DuckDBPyConnection, files: list[RawFile], stamps: dict) -> None:
     con.execute(
-        """CREATE TEMP TABLE _keep AS SELECT s.review_id, r.file_id, r.line FROM seq s JOIN rv r USING (review_id)"""
+        """CREATE TEMP TABLE _keep AS
+           SELECT s.review_id, st.file_id, st.line, st.user_id, st.item_id, st.rating, st.title, st.ntext, st.ts,
+                  st.category
+           FROM seq s JOIN rv r USING (review_id) JOIN staged_reviews st ON st.file_id = r.file_id AND st.line = r.line"""
     )
-    # The texts (and ids, rating, title) are read back from the staged table in one pass: it must be the
-    # probe side of the join (a hash table over millions of texts spills and doubles the build time),
-    # so the plan is fixed.
-    with written_join_order(con):
-        con.execute(
-            """CREATE TABLE reviews AS
-               SELECT k.review_id, st.user_id, st.item_id, st.rating, st.title, coalesce(st.ntext, st.text) AS text,
-                      st.ts, st.category
-               FROM staged_reviews st JOIN _keep k ON st.file_id = k.file_id AND st.line = k.line"""
-        )
+    create_with_texts(con, files, stamps, "reviews", "_keep",
+                      "k.review_id, k.user_id, k.item_id, k.rating, k.title, coalesce(k.ntext, {text}) AS text, k.ts, "
+                      "k.category")
     con.execute("DROP TABLE _keep")
 
 
@@ -246,7 +245,7 @@ def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, co
                 raise DataError(no_usable_rows_message(files, report.rejects))
             say("filtering")
             with timer.phase("filters + core loop + dedup"):
-                report.loops = filters.run_filters(con, d, report.add_step)
+                report.loops = filters.run_filters(con, d, report.add_step, files, staged.stamps)
             with timer.phase("targets + profile loop"):
                 report.loops["profile_loop_passes"] = targets.assign_targets(con, d, report.add_step)
             n_users = con.execute("SELECT count(DISTINCT uk) FROM seq").fetchone()[0]
@@ -257,7 +256,8 @@ def run_build(sources, recipe: Recipe, out: Path, *, strict, exports, schema, co
             say("writing tables")
             attach_output(con, tmp)
             with timer.phase("reviews, items, examples tables"):
-                create_public_tables(con, d.n_targets, all_normalized=d.semantics == "paper")
+                create_public_tables(con, d.n_targets, all_normalized=d.semantics == "paper", files=files,
+                                     stamps=staged.stamps)
             with timer.phase("history + n_peers"):
                 peers.create_history(con)
                 drop_work_tables(con, _WORK_TABLES)

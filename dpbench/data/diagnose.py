@@ -7,7 +7,6 @@ import duckdb
 
 from dpbench.data.filters import item_conditions
 from dpbench.data.sqltext import dict_rows, sql_int
-from dpbench.data.whitespace import normalize_sql
 from dpbench.recipes import DataRecipe
 
 
@@ -23,7 +22,7 @@ def item_filter_counts(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> list[tu
 
 
 def review_filter_counts(con: duckdb.DuckDBPyConnection, d: DataRecipe) -> list[tuple[str, int]]:
-    chars = "length(text)" if d.semantics == "paper" else f"length({normalize_sql('text')})"
+    chars = "n_chars"  # the raw (paper) or normalized text's length, derived while staging
     item_ok = "k.item_id IS NOT NULL" if d.require_metadata else "(k.item_id IS NOT NULL OR m.item_id IS NULL)"
     conds = {"min_text_chars": f"{chars} >= {sql_int(d.min_text_chars)}", "item filters (items kept)": item_ok}
     if d.require_review_title:

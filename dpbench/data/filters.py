@@ -193,35 +193,40 @@ def apply_dedup(con: duckdb.DuckDBPyConnection, table: str, key: str) -> None:
     con.execute(f"DELETE FROM {table} WHERE review_id IN (SELECT review_id FROM _dropped)")
 
 
-def normalize_survivors(con: duckdb.DuckDBPyConnection) -> None:
+def normalize_survivors(con: duckdb.DuckDBPyConnection, files: list, stamps: dict) -> None:
     """Paper semantics, after the core loop: norm(review_id, uk, ik, ts, th, ntext, user_id, item_id,
     rating, title, category) for the rows still in `cur`: ntext the normalized text of every row and th
-    its hash. The texts are read back from the staged table (the probe side: see
-    build.written_join_order) for the last time: the reviews table is written from norm, and the staged
-    rows, most of the working memory, are dropped here (1M reviews: 0.7 GB that made later steps spill)."""
-    from dpbench.data.workdb import drop_work_tables, written_join_order
+    its hash. The raw texts are read for the survivors only (texts.py), for the last time: the reviews
+    table is written from norm, and the staged rows are dropped here (1M reviews: 0.7 GB that made
+    later steps spill when they held the texts)."""
+    from dpbench.data.texts import create_with_texts
+    from dpbench.data.workdb import drop_work_tables
 
-    with written_join_order(con):
-        con.execute(
-            f"""CREATE TABLE norm AS
-                SELECT review_id, uk, ik, ts, CASE WHEN changed THEN hash(ntext) ELSE th_raw END AS th, ntext,
-                       user_id, item_id, rating, title, category
-                FROM (SELECT k.review_id, k.uk, k.ik, k.ts, k.th_raw, {needs_normalize_sql("st.text")} AS changed,
-                             st.user_id, st.item_id, st.rating, st.title, st.category,
-                             CASE WHEN changed THEN {rewrite_whitespace_sql("st.text")} ELSE st.text END AS ntext
-                      FROM staged_reviews st
-                      JOIN (SELECT r.review_id, r.file_id, r.line, r.uk, r.ik, r.ts, r.th_raw
-                            FROM cur c JOIN rv r USING (review_id)) k
-                        ON st.file_id = k.file_id AND st.line = k.line)"""
-        )
+    con.execute(
+        """CREATE TEMP TABLE _surv AS
+           SELECT r.review_id, r.file_id, r.line, r.uk, r.ik, r.ts, r.th_raw, st.user_id, st.item_id, st.rating,
+                  st.title, st.category
+           FROM cur c JOIN rv r USING (review_id) JOIN staged_reviews st ON st.file_id = r.file_id AND st.line = r.line"""
+    )
+    create_with_texts(
+        con, files, stamps, "norm", "_surv",
+        "k.review_id, k.uk, k.ik, k.ts, k.th_raw, k.user_id, k.item_id, k.rating, k.title, k.category, {text} AS text",
+        wrap=f"""SELECT review_id, uk, ik, ts, CASE WHEN changed THEN hash(ntext) ELSE th_raw END AS th, ntext,
+                        user_id, item_id, rating, title, category
+                 FROM (SELECT *, {needs_normalize_sql("text")} AS changed,
+                              CASE WHEN changed THEN {rewrite_whitespace_sql("text")} ELSE text END AS ntext
+                       FROM ({{rows}}))""")
+    con.execute("DROP TABLE _surv")
     if con.execute("SELECT count(*) FROM norm").fetchone()[0]:  # else the empty-build message reads them
         drop_work_tables(con, ("stage_reviews", "staged_reviews", "review_marks"))
 
 
 def run_filters(
-    con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None]
+    con: duckdb.DuckDBPyConnection, d: DataRecipe, note: Callable[[Step], None], files: list | None = None,
+    stamps: dict | None = None,
 ) -> dict[str, int]:
-    """Steps 1-4 into table `kept(review_id, uk, ik, ts, th)`; returns loop passes."""
+    """Steps 1-4 into table `kept(review_id, uk, ik, ts, th)`; returns loop passes. files, stamps: where
+    the paper semantics' survivors' texts are read (texts.py)."""
     select_items(con, d)
     note(count_step(con, "items with metadata (clean)", "meta_ok", users=False))
     note(count_step(con, "items passing item filters", "items_kept", users=False))
@@ -232,7 +237,7 @@ def run_filters(
         con.execute("CREATE TABLE cur AS SELECT review_id, uk, ik, ts, th_raw AS th FROM rv")
         passes = run_core_loop(con, d, "cur", count_unique=True)
         note(count_step(con, f"core loop ({passes} passes)", "cur", keyed=True))
-        normalize_survivors(con)
+        normalize_survivors(con, files or [], stamps or {})
         con.execute("CREATE TABLE kept AS SELECT review_id, uk, ik, ts, th FROM norm")
         apply_dedup(con, "kept", "th")
         note(count_step(con, "normalize + deduplicate per user", "kept", keyed=True))

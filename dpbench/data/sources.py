@@ -32,6 +32,28 @@ class RawFile:
     schema: str  # "2023" | "2018" | "2014" | "empty"
 
 
+def reread(rf: RawFile) -> bool:
+    """Whether this file's texts are read again at the end of a build instead of staged (data/texts.py):
+    plain review lines, which cost less to read twice than to stage."""
+    if rf.kind != "reviews" or rf.schema == "empty" or rf.path.name.endswith(".parquet"):
+        return False
+    with open(rf.path, "rb") as f:
+        return f.read(2) != b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What must not change between the two reads of a file."""
+
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path) -> Stamp:
+        st = path.stat()
+        return cls(st.st_size, st.st_mtime_ns)
+
+
 def split_name(path: Path) -> tuple[str, str] | None:
     """(kind guessed from the name, category) or None when the name is not a raw data file."""
     name = path.name

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from dpbench.data.markup import MARKUP_RE
-from dpbench.data.sources import RawFile, iter_line_batches
+from dpbench.data.sources import RawFile, Stamp, iter_line_batches, reread
 from dpbench.data.sqltext import sql_int, sql_literal
 from dpbench.data.whitespace import blank_sql, needs_normalize_sql, rewrite_whitespace_sql
 from dpbench.errors import DataError
@@ -40,6 +40,7 @@ _BAD_SCALAR = "('ARRAY', 'OBJECT', 'BOOLEAN')"
 class StageStats:
     files: list[dict] = field(default_factory=list)
     lines: int = 0
+    stamps: dict[int, Stamp] = field(default_factory=dict)  # files whose texts are read again
 
 
 def create_stage_tables(con: duckdb.DuckDBPyConnection, texts_db: str | None = None) -> None:
@@ -47,7 +48,8 @@ def create_stage_tables(con: duckdb.DuckDBPyConnection, texts_db: str | None = N
     staged = f"{texts_db}.main.staged_reviews" if texts_db else "staged_reviews"
     con.execute(
         f"""CREATE TABLE files(file_id INTEGER, path VARCHAR, name VARCHAR, kind VARCHAR, category VARCHAR,
-                              schema VARCHAR, sha256 VARCHAR, bytes BIGINT, lines BIGINT);
+                              schema VARCHAR, sha256 VARCHAR, bytes BIGINT, lines BIGINT,
+                              texts_staged BOOLEAN);  -- false: read again at the end (texts.py)
            CREATE TABLE {staged}(file_id INTEGER, line BIGINT, reason VARCHAR, category VARCHAR,
                               user_id VARCHAR, item_id VARCHAR, rating DOUBLE, title VARCHAR, text VARCHAR,
                               ts BIGINT, release VARCHAR,
@@ -88,9 +90,10 @@ def parsed_cte(paths: str) -> str:
       FROM v)"""
 
 
-def review_select_sql(rf: RawFile, normalize: bool = True) -> str:
+def review_select_sql(rf: RawFile, normalize: bool = True, keep_text: bool = True) -> str:
     """Parameters: file_id, category, release. Field names and the scale come from REVIEW_FIELDS.
-    normalize: derive the whitespace-normalized text too (simple semantics; see derived_sql)."""
+    normalize: derive the whitespace-normalized text too (simple semantics; see derived_sql).
+    keep_text: store the raw text (else NULL: the file is read again for its kept rows, texts.py)."""
     (user, item, item2, rating, title, text, ts), scale = REVIEW_FIELDS[rf.schema]
     paths = ", ".join(f"'$.{p}'" for p in (user, item, item2, rating, title, text, ts))
     return parsed_cte(paths) + f""",
@@ -120,10 +123,10 @@ def review_select_sql(rf: RawFile, normalize: bool = True) -> str:
       $category::VARCHAR AS category, user_id, item_id, rating, coalesce(title, '') AS title, txt AS text,
       CAST(round(ts_raw * {int(scale)}) AS BIGINT) AS ts, $release::VARCHAR AS release
     FROM g),
-    {derived_sql(normalize)}"""
+    {derived_sql(normalize, keep_text)}"""
 
 
-def derived_sql(normalize: bool) -> str:
+def derived_sql(normalize: bool, keep_text: bool = True) -> str:
     """The CTE tail over `r` (the parsed rows) that adds what the filters need of a clean row's text:
     review_id (the content id: md5 of category, user, item, time and raw text), th_raw (a 64-bit hash
     of the raw text, what the paper's core loop compares), and with normalize the normalized text
@@ -137,7 +140,7 @@ def derived_sql(normalize: bool) -> str:
       SELECT *, CASE WHEN reason IS NULL THEN hash(text) END AS th_raw,
              CASE WHEN reason IS NULL THEN {ntext} END AS ntext
       FROM r)
-    SELECT *,
+    SELECT *{'' if keep_text else ' REPLACE (NULL::VARCHAR AS text)'},
            CASE WHEN reason IS NULL
                 THEN substr(md5(concat_ws(chr(31), category, user_id, item_id, ts::VARCHAR, text)), 1, 20) END AS review_id,
            CASE WHEN ntext IS NULL THEN th_raw ELSE hash(ntext) END AS th_norm,
@@ -201,30 +204,34 @@ def stage_files(
             progress(f"reading {rf.path.name}")
         n_lines = 0
         hasher = hashlib.sha256()
+        again = reread(rf)
+        if again:
+            stats.stamps[file_id] = Stamp.of(rf.path)
         if rf.schema != "empty":
-            plain = uncompressed_texts and rf.kind == "reviews"
+            plain = uncompressed_texts and rf.kind == "reviews" and not again
             if plain:
                 con.execute("SET force_compression = 'uncompressed'")
             try:
-                n_lines = insert_file(con, files, file_id, rf, strict, hasher, normalize)
+                n_lines = insert_file(con, files, file_id, rf, strict, hasher, normalize, keep_text=not again)
             finally:
                 if plain:
                     con.execute("RESET force_compression")
         size = rf.path.stat().st_size
         con.execute(
-            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [file_id, str(rf.path), rf.path.name, rf.kind, rf.category, rf.schema, hasher.hexdigest(), size, n_lines],
+            "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [file_id, str(rf.path), rf.path.name, rf.kind, rf.category, rf.schema, hasher.hexdigest(), size, n_lines,
+             not again],
         )
         stats.lines += n_lines
     return stats
 
 
 def insert_file(con: duckdb.DuckDBPyConnection, files: list[RawFile], file_id: int, rf: RawFile, strict: bool,
-                hasher, normalize: bool = True) -> int:
+                hasher, normalize: bool = True, keep_text: bool = True) -> int:
     """Stage one file's lines; the number of its last line."""
     # reviews are written to the table behind the stage_reviews view, which also holds the later marks
     table, checked = ("staged_reviews", "stage_reviews") if rf.kind == "reviews" else ("stage_meta", "stage_meta")
-    sql = review_select_sql(rf, normalize) if rf.kind == "reviews" else meta_select_sql(rf)
+    sql = review_select_sql(rf, normalize, keep_text) if rf.kind == "reviews" else meta_select_sql(rf)
     params = {"file_id": file_id, "category": rf.category, "release": rf.schema}
     n_lines = 0
     if strict:  # one query per block, so the build stops at the first block with a bad line
@@ -332,21 +339,24 @@ def mark_cross_file_rejects(con: duckdb.DuckDBPyConnection, require_metadata: bo
                FROM stage_meta WHERE reason IS NULL) WHERE rn > 1)"""
     )
     # Both kinds of duplicate share (category, user, time): find the repeated keys by one 64-bit hash
-    # of them (grouping millions of string tuples cost seconds; the texts are not read at all), then
-    # rank only those candidate rows by their exact values, so a hash collision changes nothing. No
-    # review is marked yet, so the staged table is read without the marks view.
+    # of them (grouping millions of string tuples cost seconds), then rank only those candidate rows
+    # by their exact user and time, so a collision of that hash changes nothing. Texts are compared by
+    # their staged digests, as the texts themselves may not be staged (texts.py): an exact duplicate
+    # has the same th_raw (64-bit) and review_id (md5 of category, user, item, time and text); a copy
+    # on a variant item, the same th_raw within one user and time. No review is marked yet, so the
+    # staged table is read without the marks view.
     con.execute(
         """CREATE OR REPLACE TEMP TABLE _cand AS
            WITH keys AS (SELECT hash(category, user_id, ts) AS k FROM staged_reviews
                          WHERE reason IS NULL GROUP BY k HAVING count(*) > 1)
-           SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.ts, s.text, s.rating, s.title
+           SELECT s.file_id, s.line, s.category, s.user_id, s.item_id, s.ts, s.th_raw, s.review_id, s.rating, s.title
            FROM staged_reviews s SEMI JOIN keys k ON hash(s.category, s.user_id, s.ts) = k.k
            WHERE s.reason IS NULL"""
     )
     # Exact duplicates: the same user, item, time and text; the lowest rating (then title) stays.
     con.execute(
         """INSERT INTO review_marks SELECT file_id, line, 'duplicate' FROM (
-             SELECT file_id, line, row_number() OVER (PARTITION BY category, user_id, item_id, ts, text
+             SELECT file_id, line, row_number() OVER (PARTITION BY category, user_id, item_id, ts, th_raw, review_id
                                                       ORDER BY rating, title) AS rn FROM _cand) WHERE rn > 1"""
     )
     # One review repeated across variant items (2018 5-core files repeat it across variant asins; a
@@ -354,7 +364,7 @@ def mark_cross_file_rejects(con: duckdb.DuckDBPyConnection, require_metadata: bo
     # and its conversion give one benchmark. Keep the copy whose item has metadata, then the smallest id.
     con.execute(
         """INSERT INTO review_marks SELECT file_id, line, 'duplicate:variant_asin' FROM (
-             SELECT c.file_id, c.line, row_number() OVER (PARTITION BY c.category, c.user_id, c.text, c.ts
+             SELECT c.file_id, c.line, row_number() OVER (PARTITION BY c.category, c.user_id, c.th_raw, c.ts
                                                           ORDER BY (m.item_id IS NULL), c.item_id) AS rn
              FROM _cand c ANTI JOIN review_marks d ON d.file_id = c.file_id AND d.line = c.line
              LEFT JOIN (SELECT DISTINCT category, item_id FROM stage_meta WHERE reason IS NULL) m

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 
 from dpbench.data import peers
-from dpbench.data.sources import RawFile
+from dpbench.data.sources import RawFile, reread
 from dpbench.data.sqltext import sql_int, sql_literal
 from dpbench.recipes import Recipe
 
@@ -30,8 +30,7 @@ def texts_in_memory(files: list[RawFile], memory_limit: str) -> bool:
     """Whether the staged review texts fit in memory uncompressed: the review files' decompressed size
     (gzip taken as 4x) under half the memory limit. Writing them to the scratch file costs ~8 CPU-s per
     GB of text (1M reviews: 7 of a 45 CPU-s build); held in memory they cost nothing extra."""
-    raw = sum(f.path.stat().st_size * (4 if f.path.name.endswith(".gz") else 1) for f in files if f.kind == "reviews")
-    return raw < 0.5 * size_bytes(memory_limit)
+    return staged_text_bytes(files) < 0.5 * size_bytes(memory_limit)
 
 
 def texts_uncompressed(files: list[RawFile], folder: Path) -> bool:
@@ -40,8 +39,14 @@ def texts_uncompressed(files: list[RawFile], folder: Path) -> bool:
     more to read back, for a scratch file deleted at the end; uncompressed it takes ~1.7x the text size."""
     import shutil
 
-    raw = sum(f.path.stat().st_size * (4 if f.path.name.endswith(".gz") else 1) for f in files if f.kind == "reviews")
-    return shutil.disk_usage(folder).free > 4 * raw
+    return shutil.disk_usage(folder).free > 4 * staged_text_bytes(files)
+
+
+def staged_text_bytes(files: list[RawFile]) -> float:
+    """The decompressed size (gzip taken as 4x) of the review files whose texts are staged: a plain
+    review file's texts are read again at the end instead (texts.py)."""
+    return sum(f.path.stat().st_size * (4 if f.path.name.endswith(".gz") else 1) for f in files
+               if f.kind == "reviews" and not reread(f))
 
 
 def connect_build(spill: Path, recipe: Recipe, texts_memory: bool = False) -> duckdb.DuckDBPyConnection:
