@@ -1,7 +1,7 @@
 """Speed and memory of `dpbench build-data` on large synthetic raw sets. Not a test.
 
     .venv/bin/python benchmarks/build_data.py [--sizes 1000000 5000000] [--recipe sample] [--python-at 1000000]
-                                              [--paper-sizes 1000000] [--no-paper]
+                                              [--paper-sizes 1000000] [--repeat 3] [--phases]
 
 Two kinds of raw sets, written once under benchmarks/_work/ (git-ignored) and reused:
   - this script's own 2023-format set per --sizes (Books.jsonl + meta_Books.jsonl; long-tailed user
@@ -10,7 +10,8 @@ Two kinds of raw sets, written once under benchmarks/_work/ (git-ignored) and re
   - per --paper-sizes, the set of ../shared/bench/gen_amazon2023.py (seed 0; when ../shared is present),
     built with the paper recipe: the published pipeline took 1,586 s on its 1M set on the 2-core machines
     (DPL's data-create.py with local files), so the line prints dpbench's speed-up against that.
-Each measurement runs in a fresh process, so peak RSS is its own:
+Each measurement runs in a fresh process, so peak RSS is its own, and --repeat times (scan and build
+alternating; the median run is printed with the spread, since these machines are noisy):
   - a bare DuckDB scan of the same reviews file (read_json with the five used columns): the floor;
   - the dpbench build (wall, CPU, peak RSS, peak scratch disk under --out, database size, ratio to the
     scan, and its per-phase timings with --phases);
@@ -164,19 +165,37 @@ same = ex == ref['examples'] and rv == ref['reviews'] and hist == {{k: v for k, 
 res = {{'python_wall_s': round(wall, 2), 'identical': same, 'examples': len(ref['examples'])}}""")
 
 
+def median_run(runs: list[dict]) -> dict:
+    """The run with the median wall time (an odd count: a real run, not an average of runs)."""
+    return sorted(runs, key=lambda r: r["wall_s"])[len(runs) // 2]
+
+
+def spread(runs: list[dict], key: str) -> str:
+    values = sorted(r[key] for r in runs)
+    return f" (min {values[0]:.2f}, max {values[-1]:.2f} of {len(values)})" if len(values) > 1 else ""
+
+
 def report(title: str, paths: list[Path], recipe: str, out: Path, python: bool, phases: bool,
-           published_s: float | None = None) -> None:
+           published_s: float | None = None, repeat: int = 1) -> None:
     with open(paths[0], "rb") as f:
         lines = sum(1 for _ in f)
     mb = paths[0].stat().st_size / 1e6
-    scan = bare_scan(paths[0])
-    build = dpbench_build(paths, out, recipe)
-    c = build["counts"]
     print(f"\n== {title}: {lines:,} review lines, {mb:,.0f} MB; recipe {recipe}")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times inflate under load; "
           "CPU seconds do not)")
+    # Scan and build alternate, each in a fresh process; the median of each is printed, with the spread.
+    scans, builds = [], []
+    for _ in range(repeat):
+        scans.append(bare_scan(paths[0]))
+        builds.append(dpbench_build(paths, out, recipe))
+    scan, build = median_run(scans), median_run(builds)
+    fingerprints = {b["fingerprint"] for b in builds}
+    assert len(fingerprints) == 1, f"builds of the same files disagree: {fingerprints}"
+    c = build["counts"]
     print(f"bare DuckDB scan : {scan['wall_s']:7.2f} s wall  {scan['cpu_s']:7.2f} s CPU  "
-          f"{lines / scan['wall_s']:>10,.0f} reviews/s  peak RSS {scan['peak_rss_mb']:,} MB")
+          f"{lines / scan['wall_s']:>10,.0f} reviews/s  peak RSS {scan['peak_rss_mb']:,} MB{spread(scans, 'wall_s')}")
+    if repeat > 1:
+        print(f"dpbench build    : median of {repeat}; wall{spread(builds, 'wall_s')}, CPU{spread(builds, 'cpu_s')}")
     print(f"dpbench build    : {build['wall_s']:7.2f} s wall  {build['cpu_s']:7.2f} s CPU  "
           f"{lines / build['wall_s']:>10,.0f} reviews/s  peak RSS {build['peak_rss_mb']:,} MB  "
           f"scratch+output disk peak {build['peak_disk_mb']:,} MB  db {build['db_mb']:,} MB  "
@@ -204,6 +223,7 @@ def main() -> None:
                     help="gen_amazon2023.py sets built with the paper recipe (needs ../shared)")
     ap.add_argument("--python-at", type=int, default=1_000_000, help="size at which to time the pure-Python build")
     ap.add_argument("--phases", action="store_true", help="print each build's per-phase timings")
+    ap.add_argument("--repeat", type=int, default=3, help="builds (and scans) per set; the median is printed")
     args = ap.parse_args()
     for n in args.paper_sizes:
         paths = generate_2023(n, WORK / f"gen_{n}")
@@ -211,11 +231,11 @@ def main() -> None:
             print(f"\n(no {GEN_2023}: the paper-recipe figure needs ../shared)")
             break
         report(f"gen_amazon2023.py, {n:,} reviews", paths, "paper", WORK / f"bench_gen_{n}_paper",
-               n == args.python_at, args.phases, PUBLISHED_1M_S if n == 1_000_000 else None)
+               n == args.python_at, args.phases, PUBLISHED_1M_S if n == 1_000_000 else None, args.repeat)
     for n in args.sizes:
         paths = generate(n, WORK / f"raw_{n}")
         report(f"{n:,} synthetic reviews (this script's generator)", paths, args.recipe, WORK / f"bench_{n}_{args.recipe}",
-               n == args.python_at, args.phases)
+               n == args.python_at, args.phases, repeat=args.repeat)
 
 
 if __name__ == "__main__":
