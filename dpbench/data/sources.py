@@ -34,8 +34,9 @@ class RawFile:
 
 def reread(rf: RawFile) -> bool:
     """Whether this file's texts are read again at the end of a build instead of staged (data/texts.py):
-    plain review lines, which cost less to read twice than to stage."""
-    if rf.kind != "reviews" or rf.schema == "empty" or rf.path.name.endswith(".parquet"):
+    plain review lines in a regular file (a pipe cannot be read twice), which cost less to read twice
+    than to stage."""
+    if rf.kind != "reviews" or rf.schema == "empty" or rf.path.name.endswith(".parquet") or not rf.path.is_file():
         return False
     with open(rf.path, "rb") as f:
         return f.read(2) != b"\x1f\x8b"

@@ -87,3 +87,20 @@ def test_a_file_changed_between_the_two_reads_stops_the_build_and_leaves_nothing
     with pytest.raises(DataError, match=r"Books\.jsonl changed while the build was reading it"):
         build_benchmark([str(p) for p in plain], load_recipe("sample"), out)
     assert not out.exists()
+
+
+def test_only_plain_regular_review_files_are_read_twice(tmp_path):
+    import os
+
+    from dpbench.data.sources import RawFile, reread
+
+    gz = write_sample(tmp_path / "gz")
+    books_gz = next(p for p in gz if p.name == "Books.jsonl.gz")
+    books = gunzip(books_gz, tmp_path)
+    fifo = tmp_path / "fifo" / "Books.jsonl"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    assert reread(RawFile(books, "reviews", "Books", "2023"))
+    assert not reread(RawFile(books_gz, "reviews", "Books", "2023"))  # gzip: staged
+    assert not reread(RawFile(fifo, "reviews", "Books", "2023"))  # a pipe: staged (and never opened here)
+    assert not reread(RawFile(tmp_path / "gz" / "meta_Books.jsonl.gz", "meta", "Books", "2023"))
