@@ -104,3 +104,28 @@ def test_only_plain_regular_review_files_are_read_twice(tmp_path):
     assert not reread(RawFile(books_gz, "reviews", "Books", "2023"))  # gzip: staged
     assert not reread(RawFile(fifo, "reviews", "Books", "2023"))  # a pipe: staged (and never opened here)
     assert not reread(RawFile(tmp_path / "gz" / "meta_Books.jsonl.gz", "meta", "Books", "2023"))
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_the_empty_build_message_counts_text_lengths_without_the_texts(tmp_path, plain):
+    """When nothing survives, the message says what min_text_chars alone removes, counted on the staged
+    lengths of the normalized texts whether or not the texts themselves were staged."""
+    import json
+    import re
+
+    gz = sorted(write_sample(tmp_path / "gz"))
+    files = [gunzip(p, tmp_path) if plain and not p.name.startswith("meta_") else p for p in gz]
+    lengths = []
+    for p in gz:
+        if not p.name.startswith("meta_"):
+            with gzip.open(p, "rt", encoding="utf-8") as f:
+                lengths += [len(re.sub(r"\s+", " ", json.loads(line)["text"].strip())) for line in f if line.strip()]
+    cut = sorted(lengths)[len(lengths) // 2]
+    short = sum(n < cut for n in lengths)
+    assert 0 < short < len(lengths)
+    # every item fails a description of a million characters, so no review survives the item filters
+    recipe = load_recipe("sample", {"data.min_text_chars": cut, "data.desc_min_chars": 1_000_000})
+    with pytest.raises(DataError) as err:
+        build_benchmark([str(p) for p in files], recipe, tmp_path / "none")
+    assert (f"no review passed the review filters (each filter alone: item filters (items kept) removes "
+            f"{len(lengths):,}, min_text_chars removes {short:,})") in str(err.value)
