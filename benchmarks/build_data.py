@@ -12,9 +12,11 @@ Two kinds of raw sets, written once under benchmarks/_work/ (git-ignored) and re
     (DPL's data-create.py with local files), so the line prints dpbench's speed-up against that.
 Each measurement runs in a fresh process, so peak RSS is its own, and --repeat times (scan and build
 alternating; the median run is printed with the spread, since these machines are noisy):
-  - a bare DuckDB scan of the same reviews file (read_json with the five used columns): the floor;
+  - a bare DuckDB scan of the same reviews file (read_json with the five used columns): reading alone;
+  - the storage floor: the same native parse written to a DuckDB reviews table with a content id per
+    review, the least any build must store (no cleaning, metadata, history or fingerprint);
   - the dpbench build (wall, CPU, peak RSS, peak scratch disk under --out, database size, ratio to the
-    scan, and its per-phase timings with --phases);
+    scan and to the floor, and its per-phase timings with --phases);
   - at --python-at, a straightforward per-row pure-Python build of the same recipe
     (tests/data/reference_impl.py) and a check that both give identical examples, reviews and history.
 Wall times inflate when other work shares the cores; CPU seconds much less: compare those.
@@ -135,6 +137,27 @@ n, u, t = con.execute('''SELECT count(*), count(DISTINCT user_id), sum(length(te
 res = {{'rows': n}}""")
 
 
+def storage_floor(path: Path, out: Path) -> dict:
+    """What any build must at least do with the reviews file: one native parse of it into a reviews
+    table with a content id per review (dpbench's review_id: an md5 of category, user, item, time and
+    text), written to a DuckDB file. No cleaning, filters, metadata, history or fingerprint."""
+    db = out.parent / f"{out.name}_floor.duckdb"
+    db.unlink(missing_ok=True)
+    try:
+        return child(f"""import duckdb
+con = duckdb.connect({str(db)!r})
+con.execute('''CREATE TABLE reviews AS
+    SELECT substr(md5(concat_ws(chr(31), 'Books', user_id, parent_asin, timestamp::VARCHAR, text)), 1, 20) AS review_id,
+           user_id, parent_asin AS item_id, rating, title, text, timestamp AS ts
+    FROM read_json(?, format='newline_delimited', columns={{'user_id': 'VARCHAR', 'parent_asin': 'VARCHAR',
+         'rating': 'DOUBLE', 'title': 'VARCHAR', 'text': 'VARCHAR', 'timestamp': 'BIGINT'}})''', [{str(path)!r}])
+con.execute('CHECKPOINT')
+con.close()
+res = {{}}""")
+    finally:
+        db.unlink(missing_ok=True)
+
+
 def dpbench_build(paths: list[Path], out: Path, recipe: str) -> dict:
     shutil.rmtree(out, ignore_errors=True)  # not timed: deleting the last run's 1 GB database
     out.mkdir(parents=True)
@@ -183,23 +206,29 @@ def report(title: str, paths: list[Path], recipe: str, out: Path, python: bool, 
     print(f"\n== {title}: {lines:,} review lines, {mb:,.0f} MB; recipe {recipe}")
     print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (wall times inflate under load; "
           "CPU seconds do not)")
-    # Scan and build alternate, each in a fresh process; the median of each is printed, with the spread.
-    scans, builds = [], []
+    # Scan, floor and build alternate, each in a fresh process; the median of each is printed, with the spread.
+    scans, floors, builds = [], [], []
     for _ in range(repeat):
         scans.append(bare_scan(paths[0]))
+        floors.append(storage_floor(paths[0], out))
         builds.append(dpbench_build(paths, out, recipe))
-    scan, build = median_run(scans), median_run(builds)
+    scan, floor, build = median_run(scans), median_run(floors), median_run(builds)
     fingerprints = {b["fingerprint"] for b in builds}
     assert len(fingerprints) == 1, f"builds of the same files disagree: {fingerprints}"
     c = build["counts"]
     print(f"bare DuckDB scan : {scan['wall_s']:7.2f} s wall  {scan['cpu_s']:7.2f} s CPU  "
           f"{lines / scan['wall_s']:>10,.0f} reviews/s  peak RSS {scan['peak_rss_mb']:,} MB{spread(scans, 'wall_s')}")
+    print(f"storage floor    : {floor['wall_s']:7.2f} s wall  {floor['cpu_s']:7.2f} s CPU  "
+          f"{lines / floor['wall_s']:>10,.0f} reviews/s  peak RSS {floor['peak_rss_mb']:,} MB{spread(floors, 'wall_s')}  "
+          f"ratio to scan {floor['wall_s'] / scan['wall_s']:.1f}x wall, {floor['cpu_s'] / scan['cpu_s']:.1f}x CPU "
+          "(one parse into a reviews table with content ids; nothing else)")
     if repeat > 1:
         print(f"dpbench build    : median of {repeat}; wall{spread(builds, 'wall_s')}, CPU{spread(builds, 'cpu_s')}")
     print(f"dpbench build    : {build['wall_s']:7.2f} s wall  {build['cpu_s']:7.2f} s CPU  "
           f"{lines / build['wall_s']:>10,.0f} reviews/s  peak RSS {build['peak_rss_mb']:,} MB  "
           f"scratch+output disk peak {build['peak_disk_mb']:,} MB  db {build['db_mb']:,} MB  "
-          f"ratio to scan {build['wall_s'] / scan['wall_s']:.1f}x wall, {build['cpu_s'] / scan['cpu_s']:.1f}x CPU")
+          f"ratio to scan {build['wall_s'] / scan['wall_s']:.1f}x wall, {build['cpu_s'] / scan['cpu_s']:.1f}x CPU; "
+          f"to the floor {build['wall_s'] / floor['wall_s']:.1f}x wall, {build['cpu_s'] / floor['cpu_s']:.1f}x CPU")
     print(f"  {c['users']:,} users, {c['items']:,} items, {c['reviews']:,} reviews, {c['examples']:,} examples, "
           f"{c['history']:,} history rows; loops {build['loops']}; fingerprint {build['fingerprint']}")
     if published_s:

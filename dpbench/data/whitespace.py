@@ -23,7 +23,14 @@ def needs_normalize_sql(col: str) -> str:
 
 
 def rewrite_whitespace_sql(col: str) -> str:
-    return f"trim(regexp_replace({col}, '{WS_CLASS}*{NS_CLASS}{WS_CLASS}*|  +', ' ', 'g'), ' ')"
+    """Each run of whitespace that is not a single space becomes one space; then the one space a
+    run can leave at either end is cut off by slicing, not trim(): trim copies every text it is
+    given and cost half the time of the whole rewrite. The regex result goes through a one-element
+    lambda so it is computed once (DuckDB does not share a repeated expression inside a CASE)."""
+    r = f"regexp_replace({col}, '{WS_CLASS}*{NS_CLASS}{WS_CLASS}*|  +', ' ', 'g')"
+    cut = ("CASE WHEN starts_with(x, ' ') OR ends_with(x, ' ') "
+           "THEN x[1 + starts_with(x, ' ')::INTEGER : length(x) - ends_with(x, ' ')::INTEGER] ELSE x END")
+    return f"list_transform([{r}], lambda x: {cut})[1]"
 
 
 def normalize_sql(col: str) -> str:

@@ -149,7 +149,8 @@ def test_sql_whitespace_normalization_matches_python():
 
     cases = ["plain text", "  lead and trail  ", "a\tb\nc\r\nd", "double  space", "nbsp\u00a0here",
              "ideographic\u3000space", "mixed \u2003\u2009 run", "\x1cfile sep", "\u0085next line", "",
-             "   ", "tab\t", "unicode é ü  ok", "a \n\n b"]
+             "   ", "tab\t", "unicode é ü  ok", "a \n\n b",
+             " é ", "ü  ", "\u3000ü\u3000", "\u00a0日本\t", " \u00e9\u00a0x\u2028", "x", " ", "a  \n"]
     con = duckdb.connect()
     con.execute("CREATE TABLE t AS SELECT unnest(?::VARCHAR[]) AS s, generate_subscripts(?::VARCHAR[], 1) AS i", [cases, cases])
     got = [r[0] for r in con.execute(f"SELECT {normalize_sql('s')} FROM t ORDER BY i").fetchall()]
